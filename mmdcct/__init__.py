@@ -8,6 +8,10 @@ warnings.filterwarnings(
     message=r'Fail to import ``MultiScaleDeformableAttention``',
     category=UserWarning)
 
+from .utils.checkpoint_safety import register_checkpoint_safe_globals  # noqa
 from .version import __version__, version_info  # noqa: E402
+
+# Resume / load_from / test must work with torch's weights_only loading.
+register_checkpoint_safe_globals()
 
 __all__ = ['__version__', 'version_info']

@@ -1,1 +1,3 @@
-__all__ = []
+from .coupled_backbone import CoupledBackbone
+
+__all__ = ['CoupledBackbone']

@@ -1,1 +1,3 @@
-__all__ = []
+from .video_reid_data_preprocessor import VideoReIDDataPreprocessor
+
+__all__ = ['VideoReIDDataPreprocessor']

@@ -1,1 +1,3 @@
-__all__ = []
+from .triplet_loss import TripletLoss, pairwise_distance
+
+__all__ = ['TripletLoss', 'pairwise_distance']

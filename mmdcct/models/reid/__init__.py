@@ -1,1 +1,3 @@
-__all__ = []
+from .video_reid import VideoReID
+
+__all__ = ['VideoReID']

@@ -1,0 +1,73 @@
+"""Batch tracklets, move them to the device and normalise them."""
+from typing import Optional, Sequence, Union
+
+import torch
+from mmengine.model import BaseDataPreprocessor
+
+from mmdcct.registry import MODELS
+
+
+@MODELS.register_module()
+class VideoReIDDataPreprocessor(BaseDataPreprocessor):
+    """Data preprocessor for video Re-ID.
+
+    Stacks the packed tracklets ``(T, 3, H, W)`` (uint8) into a batch
+    ``(B, T, 3, H, W)``, moves it to the model's device, converts it to float
+    and normalises it with ``mean`` / ``std`` broadcast over frames.
+
+    Args:
+        mean (Sequence[float]): Per-channel mean in the 0–255 range.
+            Defaults to the ImageNet mean.
+        std (Sequence[float]): Per-channel std in the 0–255 range.
+            Defaults to the ImageNet std.
+        to_rgb (bool): Reverse the channel order (BGR → RGB). The packing
+            transform already emits RGB, so this is False by default.
+        non_blocking (bool): Non-blocking host→device copy.
+    """
+
+    def __init__(self,
+                 mean: Sequence[float] = (123.675, 116.28, 103.53),
+                 std: Sequence[float] = (58.395, 57.12, 57.375),
+                 to_rgb: bool = False,
+                 non_blocking: bool = False) -> None:
+        super().__init__(non_blocking=non_blocking)
+        if len(mean) != 3 or len(std) != 3:
+            raise ValueError('VideoReIDDataPreprocessor: mean and std need 3 '
+                             f'values each, got mean={mean}, std={std}')
+        self.to_rgb = to_rgb
+        self.register_buffer('mean', torch.tensor(mean).view(1, 1, 3, 1, 1),
+                             False)
+        self.register_buffer('std', torch.tensor(std).view(1, 1, 3, 1, 1),
+                             False)
+
+    def forward(self, data: dict, training: bool = False) -> dict:
+        """Preprocess a batch from the dataloader.
+
+        Args:
+            data (dict): ``inputs`` (list of ``(T, 3, H, W)`` tensors or a
+                ``(B, T, 3, H, W)`` tensor) and ``data_samples``.
+            training (bool): Whether this is a training step.
+
+        Returns:
+            dict: ``inputs`` float tensor ``(B, T, 3, H, W)`` on the device
+            and ``data_samples`` on the device.
+        """
+        inputs: Union[torch.Tensor, list] = data['inputs']
+        if isinstance(inputs, (list, tuple)):
+            shapes = {tuple(x.shape) for x in inputs}
+            if len(shapes) != 1:
+                raise ValueError(
+                    'VideoReIDDataPreprocessor: tracklets in a batch must '
+                    f'have the same (T, 3, H, W) shape, got {sorted(shapes)}')
+            inputs = torch.stack(list(inputs))
+        if inputs.dim() != 5 or inputs.shape[2] != 3:
+            raise ValueError('VideoReIDDataPreprocessor expects inputs of '
+                             f'shape (B, T, 3, H, W), got {tuple(inputs.shape)}')
+        inputs = inputs.to(self.device, non_blocking=self._non_blocking)
+        if self.to_rgb:
+            inputs = inputs.flip(2)
+        inputs = (inputs.float() - self.mean) / self.std
+        data_samples: Optional[list] = data.get('data_samples')
+        if data_samples is not None:
+            data_samples = self.cast_data(data_samples)
+        return dict(inputs=inputs, data_samples=data_samples)

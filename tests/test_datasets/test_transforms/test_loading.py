@@ -1,0 +1,90 @@
+import cv2
+import numpy as np
+import pytest
+
+from mmdcct.datasets.transforms import LoadTrackletFrames
+
+
+def _write_frames(tmp_path, n, h=32, w=16):
+    paths = []
+    for i in range(n):
+        img = np.zeros((h, w, 3), np.uint8)
+        img[..., 2] = 10 * i  # red in RGB, stored as BGR by cv2
+        img[..., 0] = 200  # blue
+        p = str(tmp_path / f'{i:04d}.png')
+        cv2.imwrite(p, img)
+        paths.append(p)
+    return paths
+
+
+def test_load_selected_frames_rgb(tmp_path):
+    paths = _write_frames(tmp_path, 5)
+    t = LoadTrackletFrames()
+    out = t(dict(img_paths=paths, frame_inds=np.array([0, 0, 2, 4])))
+    imgs = out['imgs']
+    assert len(imgs) == 4
+    for im in imgs:
+        assert im.shape == (32, 16, 3) and im.dtype == np.uint8
+    # RGB order: channel 0 is red
+    assert [int(im[0, 0, 0]) for im in imgs] == [0, 0, 20, 40]
+    assert all(int(im[0, 0, 2]) == 200 for im in imgs)
+    assert out['img_shape'] == (32, 16) and out['ori_shape'] == (32, 16)
+    # duplicates are copies, not aliases
+    assert imgs[0] is not imgs[1]
+    assert not np.shares_memory(imgs[0], imgs[1])
+
+
+def test_load_decodes_each_path_once(tmp_path, monkeypatch):
+    paths = _write_frames(tmp_path, 3)
+    t = LoadTrackletFrames()
+    calls = []
+    orig = t._read
+    monkeypatch.setattr(t, '_read', lambda p: calls.append(p) or orig(p))
+    t(dict(img_paths=paths, frame_inds=np.array([0, 0, 0, 1, 1, 1, 2, 2])))
+    assert calls == paths
+
+
+def test_load_all_without_frame_inds_bgr(tmp_path):
+    paths = _write_frames(tmp_path, 3)
+    out = LoadTrackletFrames(channel_order='bgr')(dict(img_paths=paths))
+    assert len(out['imgs']) == 3
+    assert int(out['imgs'][1][0, 0, 2]) == 10
+
+
+@pytest.mark.parametrize('backend', ['cv2', 'pillow'])
+def test_corrupt_file_raises_with_name(tmp_path, backend):
+    paths = _write_frames(tmp_path, 2)
+    bad = tmp_path / 'corrupt_0001.jpg'
+    bad.write_bytes(b'this is not a jpeg')
+    t = LoadTrackletFrames(imdecode_backend=backend)
+    with pytest.raises(OSError, match='corrupt_0001.jpg'):
+        t(dict(img_paths=paths + [str(bad)], frame_inds=np.array([0, 2])))
+
+
+def test_missing_file_raises_with_name(tmp_path):
+    t = LoadTrackletFrames()
+    missing = str(tmp_path / 'missing_frame.jpg')
+    with pytest.raises(OSError, match='missing_frame.jpg'):
+        t(dict(img_paths=[missing], frame_inds=np.array([0])))
+
+
+def test_out_of_range_inds(tmp_path):
+    paths = _write_frames(tmp_path, 2)
+    with pytest.raises(IndexError):
+        LoadTrackletFrames()(dict(img_paths=paths, frame_inds=np.array([2])))
+
+
+def test_load_real_jpgs(tmp_path):
+    rng = np.random.RandomState(0)
+    paths = []
+    for i in range(4):
+        img = np.full((256, 128, 3), 60 * i, np.uint8)
+        img += rng.randint(0, 5, img.shape).astype(np.uint8)
+        p = str(tmp_path / f'0001C1T0001F{i + 1:03d}.jpg')
+        assert cv2.imwrite(p, img)
+        paths.append(p)
+    out = LoadTrackletFrames()(
+        dict(img_paths=paths, frame_inds=np.array([0, 1, 1, 3])))
+    assert [im.shape for im in out['imgs']] == [(256, 128, 3)] * 4
+    means = [float(im.mean()) for im in out['imgs']]
+    assert means == pytest.approx([2, 62, 62, 182], abs=3)
