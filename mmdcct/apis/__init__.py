@@ -1,1 +1,3 @@
-__all__ = []
+from .inference import init_model
+
+__all__ = ['init_model']

@@ -1,1 +1,6 @@
+"""Visualisation components (registered in ``mmdcct.registry.VISUALIZERS``).
+
+The rank-list and attention visualisers are added here.
+"""
+
 __all__ = []

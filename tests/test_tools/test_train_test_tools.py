@@ -149,3 +149,19 @@ def test_dist_train_two_gloo_processes_on_cpu(tiny_config, tmp_path):
     assert 'GPU number: 2' in log  # MMEngine's name for the world size
     assert re.search(r'Epoch\(val\) \[1\].*mAP: [\d.]+', log)
     assert osp.isfile(osp.join(work_dir, 'epoch_1.pth'))
+
+
+def test_init_model_loads_trained_weights(trained, tiny_config):
+    from mmdcct.apis import init_model
+    work_dir, _ = trained
+    ckpt_path = osp.join(work_dir, 'epoch_2.pth')
+    model = init_model(tiny_config, ckpt_path)
+    state = torch.load(ckpt_path, weights_only=True)['state_dict']
+    for name, value in model.state_dict().items():
+        assert torch.equal(value, state[name]), name
+    assert not model.training
+    x = torch.randint(0, 255, (2, 4, 3, 64, 32), dtype=torch.uint8)
+    with torch.no_grad():
+        feats = model(**model.data_preprocessor(dict(inputs=x)),
+                      mode='tensor')
+    assert feats.shape == (2, 2 * (512 + 32))  # 'all': base + BN-neck

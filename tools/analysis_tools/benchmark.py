@@ -6,9 +6,12 @@ in :data:`SUBCOMMANDS`):
 
 * ``metric`` — the camera-aware MARS evaluation: the vectorised
   :func:`mmdcct.evaluation.functional.evaluate_rank` against a plain
-  per-query NumPy loop of the same protocol, on random features with MARS-like
-  id / camera statistics (1,980 queries x 11,310 gallery tracklets = the
-  9,330 gallery tracklets plus the appended queries). ``--gallery-size``
+  per-query NumPy loop of the same protocol (numbers checked equal), on
+  random features with MARS-like id / camera statistics (1,980 queries x
+  11,310 gallery tracklets = the 9,330 gallery tracklets plus the appended
+  queries). One scenario per ``--noise`` value: the default 2.1 gives
+  features like a trained model's (mAP ~80), 50 nearly random ones (an
+  untrained model) — the ranking cost depends on it. ``--gallery-size``
   additionally evaluates a large gallery (e.g. 100,000) with the chunked
   feature -> distance -> rank path, in a fresh process so that its peak RSS
   is its own.
@@ -16,7 +19,7 @@ in :data:`SUBCOMMANDS`):
 Examples::
 
     python tools/analysis_tools/benchmark.py metric
-    python tools/analysis_tools/benchmark.py metric --runs 5 \\
+    python tools/analysis_tools/benchmark.py metric --runs 5 --loop-runs 3 \\
         --gallery-size 100000 --out work_dirs/benchmark_metric.json
 """
 import argparse
@@ -35,8 +38,7 @@ from mmdcct.evaluation.functional import (compute_distance, evaluate_rank,
                                           evaluate_rank_from_features)
 
 __all__ = [
-    'SUBCOMMANDS', 'make_mars_like', 'loop_evaluate_rank', 'run_metric',
-    'main'
+    'SUBCOMMANDS', 'make_mars_like', 'loop_evaluate_rank', 'run_metric', 'main'
 ]
 
 # MARS test-set statistics (see the DCCT spec, section 6).
@@ -87,8 +89,7 @@ def best_time(fn: Callable[[], object], runs: int) -> Tuple[float, object]:
     return best, out
 
 
-def print_table(rows: Sequence[Sequence[str]],
-                header: Sequence[str]) -> None:
+def print_table(rows: Sequence[Sequence[str]], header: Sequence[str]) -> None:
     """Print a small left-aligned text table."""
     widths = [
         max(len(str(r[i])) for r in list(rows) + [header])
@@ -176,8 +177,7 @@ def make_mars_like(num_query: int = MARS_NUM_QUERY,
     # gallery: distractors + tracklets of the (present) query identities
     num_distractors = int(
         round(num_gallery * MARS_NUM_DISTRACTORS / MARS_NUM_GALLERY))
-    num_absent = int(round(num_ids * MARS_NUM_ABSENT_IDS /
-                           MARS_NUM_QUERY_IDS))
+    num_absent = int(round(num_ids * MARS_NUM_ABSENT_IDS / MARS_NUM_QUERY_IDS))
     present = rng.permutation(np.arange(1, num_ids + 1))[num_absent:]
     num_id_tracklets = num_gallery - num_distractors
     id_pids = rng.choice(present, size=num_id_tracklets)
@@ -186,8 +186,7 @@ def make_mars_like(num_query: int = MARS_NUM_QUERY,
     own_cam = id_cams_arr[id_pids,
                           rng.integers(0, MARS_NUM_CAMS, num_id_tracklets)]
     any_cam = rng.integers(0, MARS_NUM_CAMS, num_id_tracklets)
-    id_camids = np.where(
-        rng.random(num_id_tracklets) < 0.85, own_cam, any_cam)
+    id_camids = np.where(rng.random(num_id_tracklets) < 0.85, own_cam, any_cam)
     g_pids = np.concatenate(
         [np.zeros(num_distractors, dtype=np.int64), id_pids, q_pids_arr])
     g_camids = np.concatenate([
@@ -207,8 +206,9 @@ def make_mars_like(num_query: int = MARS_NUM_QUERY,
         ids = np.arange(start, stop)
         is_id = ids >= num_distractors
         g_feats[start:stop][is_id] += centers[g_pids[ids[is_id]]]
-        g_feats[start:stop][~is_id] += rng.standard_normal(
-            (int((~is_id).sum()), dim), dtype=np.float32)
+        g_feats[start:stop][~is_id] += rng.standard_normal((int(
+            (~is_id).sum()), dim),
+                                                           dtype=np.float32)
     q_feats = centers[q_pids_arr] + noise * rng.standard_normal(
         (num_query, dim), dtype=np.float32)
     g_feats[num_gallery:] = q_feats
@@ -221,12 +221,13 @@ def make_mars_like(num_query: int = MARS_NUM_QUERY,
         g_camids=g_camids)
 
 
-def loop_evaluate_rank(distmat: np.ndarray,
-                       q_pids: np.ndarray,
-                       g_pids: np.ndarray,
-                       q_camids: np.ndarray,
-                       g_camids: np.ndarray,
-                       topk: Sequence[int] = (1, 5, 10, 20)) -> dict:
+def loop_evaluate_rank(
+    distmat: np.ndarray,
+    q_pids: np.ndarray,
+    g_pids: np.ndarray,
+    q_camids: np.ndarray,
+    g_camids: np.ndarray,
+    topk: Sequence[int] = (1, 5, 10, 20)) -> dict:
     """The straightforward per-query loop of the same protocol (the way
     torchreid-style code computes it), for comparison.
 
@@ -254,8 +255,7 @@ def loop_evaluate_rank(distmat: np.ndarray,
         inps.append(ranks.size / ranks[-1])
         first_ranks.append(ranks[0])
     first_ranks = np.asarray(first_ranks)
-    out = dict(
-        mAP=float(np.mean(aps) * 100), mINP=float(np.mean(inps) * 100))
+    out = dict(mAP=float(np.mean(aps) * 100), mINP=float(np.mean(inps) * 100))
     for k in topk:
         out[f'R{k}'] = float(np.mean(first_ranks <= k) * 100)
     out['num_valid_queries'] = len(aps)
@@ -329,20 +329,32 @@ def add_metric_args(parser: argparse.ArgumentParser) -> None:
         help='feature noise (per-dimension std; identity centres have '
         'std 1), one scenario each: 2.1 gives mAP ~80 at dim 512 (a '
         'trained model), 50 nearly random features (an untrained one)')
-    parser.add_argument('--distance', default='cosine',
-                        choices=['cosine', 'euclidean'])
-    parser.add_argument('--runs', type=int, default=3,
-                        help='best of N runs of the vectorised code')
-    parser.add_argument('--loop-runs', type=int, default=1,
-                        help='best of N runs of the per-query loop')
-    parser.add_argument('--no-loop', action='store_true',
-                        help='skip the per-query loop')
-    parser.add_argument('--num-threads', type=int, default=None,
-                        help='sorting threads of evaluate_rank '
-                        '(default: available cores, at most 8)')
+    parser.add_argument(
+        '--distance', default='cosine', choices=['cosine', 'euclidean'])
+    parser.add_argument(
+        '--runs',
+        type=int,
+        default=3,
+        help='best of N runs of the vectorised code')
+    parser.add_argument(
+        '--loop-runs',
+        type=int,
+        default=1,
+        help='best of N runs of the per-query loop')
+    parser.add_argument(
+        '--no-loop', action='store_true', help='skip the per-query loop')
+    parser.add_argument(
+        '--num-threads',
+        type=int,
+        default=None,
+        help='sorting threads of evaluate_rank '
+        '(default: available cores, at most 8)')
     parser.add_argument('--torch-threads', type=int, default=None)
-    parser.add_argument('--chunk-size', type=int, default=None,
-                        help='queries per chunk (default: automatic)')
+    parser.add_argument(
+        '--chunk-size',
+        type=int,
+        default=None,
+        help='queries per chunk (default: automatic)')
     parser.add_argument(
         '--gallery-size',
         type=int,
@@ -350,8 +362,11 @@ def add_metric_args(parser: argparse.ArgumentParser) -> None:
         help='also evaluate a gallery of this many tracklets (queries '
         'included), e.g. 100000, with the chunked feature->rank path, in '
         'a fresh process; reports time and peak RSS')
-    parser.add_argument('--large-runs', type=int, default=1,
-                        help='best of N runs for --gallery-size')
+    parser.add_argument(
+        '--large-runs',
+        type=int,
+        default=1,
+        help='best of N runs for --gallery-size')
     parser.add_argument('--seed', type=int, default=0)
 
 
@@ -378,7 +393,9 @@ def _metric_scenario(args: argparse.Namespace, noise: float) -> dict:
     distmat = distmat.numpy()
     t_vec, res_vec = best_time(
         lambda: evaluate_rank(
-            distmat, *labels, chunk_size=args.chunk_size,
+            distmat,
+            *labels,
+            chunk_size=args.chunk_size,
             num_threads=args.num_threads), args.runs)
     t_vec1, res_vec1 = best_time(
         lambda: evaluate_rank(
@@ -386,15 +403,17 @@ def _metric_scenario(args: argparse.Namespace, noise: float) -> dict:
         args.runs)
     t_fused, res_fused = best_time(
         lambda: evaluate_rank_from_features(
-            q_feats, g_feats, *labels, metric=args.distance,
-            chunk_size=args.chunk_size, num_threads=args.num_threads),
-        args.runs)
+            q_feats,
+            g_feats,
+            *labels,
+            metric=args.distance,
+            chunk_size=args.chunk_size,
+            num_threads=args.num_threads), args.runs)
 
     timings = [
         ('evaluate_rank (vectorised)', t_vec, res_vec),
         ('evaluate_rank (1 sort thread)', t_vec1, res_vec1),
-        ('evaluate_rank_from_features (distance + rank)', t_fused,
-         res_fused),
+        ('evaluate_rank_from_features (distance + rank)', t_fused, res_fused),
     ]
     checks = {}
     if not args.no_loop:
@@ -403,9 +422,9 @@ def _metric_scenario(args: argparse.Namespace, noise: float) -> dict:
         timings.append(('per-query NumPy loop', t_loop, res_loop))
         for name, _, res in timings[:-1]:
             diff = max_abs_diff(res, res_loop)
-            same_counts = all(
-                res[k] == res_loop[k]
-                for k in ('num_valid_queries', 'num_skipped_queries'))
+            same_counts = all(res[k] == res_loop[k]
+                              for k in ('num_valid_queries',
+                                        'num_skipped_queries'))
             checks[name] = dict(
                 max_abs_diff=diff, equal=bool(same_counts and diff < 1e-9))
         reference = t_loop
@@ -415,8 +434,8 @@ def _metric_scenario(args: argparse.Namespace, noise: float) -> dict:
     rows = [(name, f'{t:.3f}', f'{reference / t:.1f}x')
             for name, t, _ in timings]
     rows.append(('compute_distance (for reference)', f'{t_dist:.3f}', '-'))
-    print_table(rows, ('method', 'time (s)', 'speed-up vs loop'
-                       if not args.no_loop else 'speed-up'))
+    print_table(rows, ('method', 'time (s)',
+                       'speed-up vs loop' if not args.no_loop else 'speed-up'))
     print('result: ' + _fmt_result(res_vec))
     for name, check in checks.items():
         print(f'check vs loop [{name}]: equal={check["equal"]} (query '
@@ -441,8 +460,7 @@ def _large_gallery_scenario(args: argparse.Namespace, noise: float) -> dict:
     """Run :func:`_large_gallery_child` in a fresh process; print a table."""
     ctx = multiprocessing.get_context('spawn')
     queue = ctx.Queue()
-    child_args = dict(vars(args), func=None, noise=noise,
-                      runs=args.large_runs)
+    child_args = dict(vars(args), func=None, noise=noise, runs=args.large_runs)
     child = ctx.Process(
         target=_large_gallery_child,
         args=(args.gallery_size, child_args, queue))
@@ -501,11 +519,12 @@ def run_metric(args: argparse.Namespace) -> dict:
 # entry point
 # --------------------------------------------------------------------------
 #: name -> (help, add_arguments, run); ``data`` and ``model`` come later.
-SUBCOMMANDS: Dict[str, Tuple[str, Callable[[argparse.ArgumentParser], None],
-                             Callable[[argparse.Namespace], dict]]] = {
-    'metric': ('camera-aware CMC/mAP/mINP: vectorised vs per-query loop',
-               add_metric_args, run_metric),
-}
+SUBCOMMANDS: Dict[str, Tuple[
+    str, Callable[[argparse.ArgumentParser], None],
+    Callable[[argparse.Namespace], dict]]] = {
+        'metric': ('camera-aware CMC/mAP/mINP: vectorised vs per-query loop',
+                   add_metric_args, run_metric),
+    }
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:

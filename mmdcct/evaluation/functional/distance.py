@@ -1,5 +1,5 @@
 """Pairwise distances between query and gallery features."""
-from typing import Optional, Tuple, Union
+from typing import Tuple, Union
 
 import numpy as np
 import torch
@@ -33,10 +33,13 @@ def _as_feature_tensor(feats: ArrayLike, name: str) -> torch.Tensor:
     return feats
 
 
-def _prepare_pair(query_feats: ArrayLike, gallery_feats: ArrayLike,
-                  metric: str) -> Tuple[torch.Tensor, torch.Tensor,
-                                        Optional[torch.Tensor]]:
+def _prepare_pair(
+        query_feats: ArrayLike, gallery_feats: ArrayLike,
+        metric: str) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Validate the features and precompute the gallery-side terms.
+
+    The gallery is never copied (it may be large): cosine divides the
+    products by the gallery norms instead of normalising the gallery.
 
     Args:
         query_feats (torch.Tensor | np.ndarray): Shape ``(Q, C)``.
@@ -44,10 +47,10 @@ def _prepare_pair(query_feats: ArrayLike, gallery_feats: ArrayLike,
         metric (str): ``'cosine'`` or ``'euclidean'``.
 
     Returns:
-        tuple: ``q`` (shape ``(Q, C)``), ``g_t`` (the transposed, for cosine
-        L2-normalised, gallery, shape ``(C, G)``) and ``g_sq`` (squared
-        gallery norms, shape ``(G,)``, or None for cosine), with a common
-        dtype on the device of ``query_feats``.
+        tuple: ``q`` (shape ``(Q, C)``), ``g_t`` (the transposed gallery, a
+        view, shape ``(C, G)``) and ``g_term`` (shape ``(G,)``: the gallery
+        L2 norms, clamped at 1e-12, for cosine; the squared norms for
+        Euclidean), with a common dtype on the device of ``query_feats``.
     """
     if metric not in DISTANCE_METRICS:
         raise ValueError(f'Unknown distance metric {metric!r}; expected one '
@@ -61,29 +64,33 @@ def _prepare_pair(query_feats: ArrayLike, gallery_feats: ArrayLike,
     q = q.to(dtype)
     g = g.to(device=q.device, dtype=dtype)
     if metric == 'cosine':
-        return q, F.normalize(g, p=2, dim=1).t(), None
-    return q, g.t(), g.pow(2).sum(dim=1)
+        g_term = torch.linalg.vector_norm(g, dim=1).clamp_(min=1e-12)
+    else:
+        g_term = torch.linalg.vector_norm(g, dim=1).pow_(2)
+    return q, g.t(), g_term
 
 
 def _chunk_distance(q_chunk: torch.Tensor, g_t: torch.Tensor,
-                    g_sq: Optional[torch.Tensor]) -> torch.Tensor:
+                    g_term: torch.Tensor, metric: str) -> torch.Tensor:
     """Distances of one chunk of queries to the prepared gallery.
 
     Args:
         q_chunk (torch.Tensor): Query features, shape ``(n, C)``.
-        g_t (torch.Tensor): Prepared gallery, shape ``(C, G)``.
-        g_sq (torch.Tensor, optional): Squared gallery norms, shape
-            ``(G,)`` for the Euclidean distance, None for cosine.
+        g_t (torch.Tensor): Transposed gallery, shape ``(C, G)``.
+        g_term (torch.Tensor): Gallery norms (cosine) or squared norms
+            (Euclidean), shape ``(G,)``.
+        metric (str): ``'cosine'`` or ``'euclidean'``.
 
     Returns:
         torch.Tensor: Shape ``(n, G)``.
     """
-    if g_sq is None:  # cosine
+    if metric == 'cosine':
         q_chunk = F.normalize(q_chunk, p=2, dim=1)
-        return torch.mm(q_chunk, g_t).neg_().add_(1.0)
+        dist = torch.mm(q_chunk, g_t).div_(g_term[None])
+        return dist.neg_().add_(1.0)
     q_sq = q_chunk.pow(2).sum(dim=1, keepdim=True)  # (n, 1)
     dist = torch.mm(q_chunk, g_t).mul_(-2.0)
-    return dist.add_(q_sq).add_(g_sq[None]).clamp_(min=0).sqrt_()
+    return dist.add_(q_sq).add_(g_term[None]).clamp_(min=0).sqrt_()
 
 
 def compute_distance(query_feats: ArrayLike,
@@ -113,9 +120,9 @@ def compute_distance(query_feats: ArrayLike,
     """
     if chunk_size < 1:
         raise ValueError(f'`chunk_size` must be >= 1, got {chunk_size}.')
-    q, g_t, g_sq = _prepare_pair(query_feats, gallery_feats, metric)
+    q, g_t, g_term = _prepare_pair(query_feats, gallery_feats, metric)
     out = q.new_empty((q.shape[0], g_t.shape[1]))
     for start in range(0, q.shape[0], chunk_size):
         out[start:start + chunk_size] = _chunk_distance(
-            q[start:start + chunk_size], g_t, g_sq)
+            q[start:start + chunk_size], g_t, g_term, metric)
     return out

@@ -16,33 +16,39 @@ The protocol (see the DCCT spec, section 6):
 
 Implementation
 --------------
-No per-query loop and no ``argsort`` of the full distance matrix. Only the
-ranks of the *same-identity* entries matter (true matches and junk), and a
-query has few of them; they are enumerated directly from the gallery ids
-sorted once. The 0-based position of such an entry ``(q, g)`` with distance
-``v`` in the stable order of row ``q`` is::
+No per-query loop and no ``argsort`` of the distance matrix. Only the ranks
+of the *same-identity* entries matter (true matches and junk), and a query
+has few of them; they are enumerated directly from the gallery ids sorted
+once. The 0-based position of such an entry ``(q, g)`` with distance ``v`` in
+the stable order of row ``q`` is::
 
     #{g': d[q, g'] < v} + #{g' < g: d[q, g'] == v}
 
-i.e. the number of entries whose key ``(d, index)`` is smaller. Only entries
-no farther than the row's last true match can precede a true match, so those
-"candidates" alone get a packed 64-bit key ``row | float32 bits | index``
-(the float32 bits mapped to an order-preserving unsigned integer), which is
-sorted once — rows stay apart, ties are broken by index — and every
-same-identity entry finds its position with one ``np.searchsorted``. For good
-features the candidates are a small fraction of the matrix; in the worst case
-(all distances equal) they are all of it and the cost is one sort.
+Only the "candidates" — entries no farther than the row's last true match —
+can precede a true match. Two ways to count, chosen per chunk of queries:
 
-float64 distances are ranked in float32 when that is exact (checked); when
-distinct float64 values of a row collide once rounded to float32 — rare — the
-affected positions are recounted exactly in float64.
+* few candidates (good features; typically a few percent): each gets a
+  packed 64-bit key ``row | float32 bits | index`` (the float bits mapped to
+  an order-preserving unsigned integer), the keys are sorted once — rows stay
+  apart, ties are broken by index — and every same-identity entry finds its
+  exact position with one ``np.searchsorted``;
+* many candidates (poor features): the rows are sorted by float32 value
+  (``np.sort`` of values, on a few threads, is several times faster than a
+  stable ``argsort``) and a vectorised per-row binary search gives
+  ``#{d < v}``; the rare entries whose value is shared with another entry
+  (``#{d <= v} > #{d < v} + 1``) are recounted exactly; if there are very
+  many such ties the packed keys of the whole rows are sorted instead.
+
+float64 distances are ranked in float32 when that is exact (checked); where
+distinct float64 values collide once rounded to float32, the positions are
+recounted in float64.
 
 The ranked same-identity entries of a query then give everything by
 cumulative sums: the rank among the kept entries is the position minus the
 junk entries before it, and the number of true matches up to it is the
 precision numerator. Queries are processed in chunks, which bounds the memory
-to ``O(chunk x G)``; every per-query value is independent of the chunking
-and of the threads, so the results are too.
+to ``O(chunk x G)``; every per-query value is independent of the chunking,
+of the path taken and of the threads, so the results are too.
 """
 import os
 from concurrent.futures import ThreadPoolExecutor
@@ -104,8 +110,8 @@ def _as_distmat(distmat: ArrayLike) -> np.ndarray:
         (half, integers, bool) are converted to float64, which is exact for
         all of them.
     """
-    if isinstance(distmat, torch.Tensor) and distmat.dtype in (
-            torch.float16, torch.bfloat16):
+    if isinstance(distmat, torch.Tensor) and distmat.dtype in (torch.float16,
+                                                               torch.bfloat16):
         distmat = distmat.float()
     dist = _to_numpy(distmat)
     if dist.ndim != 2:
@@ -396,9 +402,8 @@ def _float_positions(dist: np.ndarray, dist32: np.ndarray, rows: np.ndarray,
     return pos
 
 
-def _packed_positions(dist: np.ndarray, dist32: np.ndarray,
-                      rows: np.ndarray, cols: np.ndarray,
-                      values32: np.ndarray, exact32: bool,
+def _packed_positions(dist: np.ndarray, dist32: np.ndarray, rows: np.ndarray,
+                      cols: np.ndarray, values32: np.ndarray, exact32: bool,
                       candidates: Optional[np.ndarray],
                       num_threads: int) -> np.ndarray:
     """Positions by sorting packed ``row | float32 | index`` keys.
@@ -435,8 +440,8 @@ def _packed_positions(dist: np.ndarray, dist32: np.ndarray,
         flat = np.flatnonzero(candidates)
         cand_rows, cand_cols = np.divmod(flat, num_gallery)
         del flat
-        keys = _pack_keys(cand_rows, dist32[cand_rows, cand_cols],
-                          cand_cols, index_bits)
+        keys = _pack_keys(cand_rows, dist32[cand_rows, cand_cols], cand_cols,
+                          index_bits)
         row_offsets = np.concatenate(
             ([0], np.cumsum(np.bincount(cand_rows, minlength=n))))
         del cand_rows, cand_cols
@@ -637,9 +642,9 @@ def evaluate_rank(
     first_rank = np.empty(num_query, dtype=np.int64)
     for start in range(0, num_query, rows_per_chunk):
         sl = slice(start, start + rows_per_chunk)
-        ap[sl], inp[sl], first_rank[sl] = _rank_chunk(
-            dist[sl], q_pids[sl], q_camids[sl], gallery, g_camids,
-            num_threads)
+        ap[sl], inp[sl], first_rank[sl] = _rank_chunk(dist[sl], q_pids[sl],
+                                                      q_camids[sl], gallery,
+                                                      g_camids, num_threads)
     return _summarize(ap, inp, first_rank, topk)
 
 
@@ -680,7 +685,7 @@ def evaluate_rank_from_features(
     Returns:
         dict: See :func:`evaluate_rank`.
     """
-    q, g_t, g_sq = _prepare_pair(query_feats, gallery_feats, metric)
+    q, g_t, g_term = _prepare_pair(query_feats, gallery_feats, metric)
     num_query, num_gallery = q.shape[0], g_t.shape[1]
     if num_query == 0 or num_gallery == 0:
         raise ValueError(f'Empty query ({num_query}) or gallery '
@@ -700,7 +705,7 @@ def evaluate_rank_from_features(
     first_rank = np.empty(num_query, dtype=np.int64)
     for start in range(0, num_query, rows_per_chunk):
         sl = slice(start, start + rows_per_chunk)
-        dist = _chunk_distance(q[sl], g_t, g_sq)
+        dist = _chunk_distance(q[sl], g_t, g_term, metric)
         ap[sl], inp[sl], first_rank[sl] = _rank_chunk(
             _as_distmat(dist), q_pids[sl], q_camids[sl], gallery, g_camids,
             num_threads)

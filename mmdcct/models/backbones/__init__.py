@@ -1,3 +1,4 @@
 from .coupled_backbone import CoupledBackbone
+from .single_backbone import SingleBackbone
 
-__all__ = ['CoupledBackbone']
+__all__ = ['CoupledBackbone', 'SingleBackbone']

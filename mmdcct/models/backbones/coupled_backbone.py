@@ -66,8 +66,11 @@ class CoupledBackbone(BaseModule):
         self.transformer_global = transformer_global
 
     @staticmethod
-    def _split(branch: torch.nn.Module, outs, global_type: str,
-               branch_name: str) -> BranchFeatures:
+    def _split(branch: torch.nn.Module,
+               outs,
+               global_type: str,
+               branch_name: str,
+               owner: str = 'CoupledBackbone') -> BranchFeatures:
         """Turn one branch's raw output into (local, global) features.
 
         Args:
@@ -75,6 +78,8 @@ class CoupledBackbone(BaseModule):
             outs: The branch output (tensor or tuple of stage outputs).
             global_type (str): ``'avg'`` or ``'cls_token'``.
             branch_name (str): For error messages.
+            owner (str): Class name for error messages. Defaults to
+                ``'CoupledBackbone'``.
 
         Returns:
             tuple[Tensor, Tensor]: local ``(N, L, C)`` and global ``(N, C)``.
@@ -88,7 +93,7 @@ class CoupledBackbone(BaseModule):
             local = out[:, num_extra:]
         else:
             raise ValueError(
-                f'CoupledBackbone: the {branch_name} branch returned a '
+                f'{owner}: the {branch_name} branch returned a '
                 f'{out.dim()}-D tensor of shape {tuple(out.shape)}; expected '
                 'a feature map (N, C, H, W) or tokens (N, L, C). For '
                 "mmpretrain.VisionTransformer set out_type='raw'.")
@@ -96,7 +101,7 @@ class CoupledBackbone(BaseModule):
             glob = local.mean(dim=1)
         elif num_extra == 0:
             raise ValueError(
-                f"CoupledBackbone: {branch_name}_global='cls_token' needs a "
+                f"{owner}: {branch_name}_global='cls_token' needs a "
                 'branch that outputs a class token (tokens with '
                 "num_extra_tokens >= 1); use 'avg' for this branch.")
         else:

@@ -18,10 +18,16 @@ class VideoReID(BaseModel):
     the coupled backbone. The optional spatial neck (e.g. CCA) refines every
     frame's features, the optional temporal neck (e.g. HTA) aggregates them
     into a video feature, and the head computes the losses. With both necks
-    ``None`` the model is the paper's "Coupled" baseline.
+    ``None`` the model is the paper's "Coupled" baseline. Without a temporal
+    neck but with a spatial neck it is "+ CCA" (HTA depth 0): the ``'final'``
+    feature then does not exist and ``'all'`` is base + spatial.
 
     Args:
-        backbone (dict): Config of the coupled backbone.
+        backbone (dict): Config of the backbone: any module returning a
+            tuple with one ``(local (N, L_i, C_i), global (N, C_i))`` pair
+            per branch — :class:`CoupledBackbone` (two branches) or
+            :class:`SingleBackbone` (one branch: the single-backbone
+            baselines; no neck then, only a head with one input width).
         head (dict, optional): Config of the head (losses and BN-neck
             features). Needed for training.
         spatial_neck (dict, optional): Per-frame neck over both branches.

@@ -52,7 +52,10 @@ def reference_rank(distmat, q_pids, g_pids, q_camids, g_camids, topk=TOPK):
     return out
 
 
-def random_problem(seed, num_query=30, num_gallery=120, num_ids=10,
+def random_problem(seed,
+                   num_query=30,
+                   num_gallery=120,
+                   num_ids=10,
                    num_cams=3):
     """Random ids / cameras (many same-id-same-camera collisions) and
     random float64 distances (no ties)."""
@@ -131,17 +134,17 @@ def _distances(kind, problem, seed):
     if kind == 'few_ties':  # a handful of float32 ties
         out = distmat.astype(np.float32)
         idx = rng.integers(0, out.shape[1], size=(out.shape[0], 2))
-        out[np.arange(out.shape[0]), idx[:, 0]] = out[np.arange(
-            out.shape[0]), idx[:, 1]]
+        out[np.arange(out.shape[0]), idx[:, 0]] = out[np.arange(out.shape[0]),
+                                                      idx[:, 1]]
         return out
     if kind == 'all_equal':
         return np.ones_like(distmat, dtype=np.float32)
     raise ValueError(kind)
 
 
-@pytest.mark.parametrize('kind', [
-    'good', 'good_ties', 'good_f64_collisions', 'few_ties', 'all_equal'
-])
+@pytest.mark.parametrize(
+    'kind',
+    ['good', 'good_ties', 'good_f64_collisions', 'few_ties', 'all_equal'])
 @pytest.mark.parametrize('seed', [0, 1])
 def test_all_ranking_paths_match_reference(kind, seed):
     problem = random_problem(seed, num_query=40, num_gallery=300)
@@ -238,8 +241,7 @@ def test_queries_without_match_are_skipped_and_counted():
     # q2: pid 9 not in the gallery -> skipped
     q_pids = np.array([1, 2, 9])
     q_camids = np.array([0, 0, 1])
-    distmat = np.array([[0.5, 0.1, 0.2, 0.3, 0.4],
-                        [0.1, 0.2, 0.3, 0.4, 0.5],
+    distmat = np.array([[0.5, 0.1, 0.2, 0.3, 0.4], [0.1, 0.2, 0.3, 0.4, 0.5],
                         [0.1, 0.2, 0.3, 0.4, 0.5]])
     result = evaluate_rank(distmat, q_pids, g_pids, q_camids, g_camids)
     assert result['num_valid_queries'] == 1
@@ -257,8 +259,7 @@ def test_no_query_with_a_match_raises():
     q_pids = np.array([1, 2, 7])
     q_camids = np.array([0, 0, 0])  # only same-camera entries or absent ids
     with pytest.raises(ValueError, match='None of the 3 queries'):
-        evaluate_rank(
-            np.random.rand(3, 3), q_pids, g_pids, q_camids, g_camids)
+        evaluate_rank(np.random.rand(3, 3), q_pids, g_pids, q_camids, g_camids)
 
 
 def test_invalid_inputs():
@@ -291,8 +292,7 @@ def test_compute_distance(metric):
     dist = compute_distance(q, g, metric=metric)
     assert dist.shape == (13, 29) and dist.dtype == torch.float32
     torch.testing.assert_close(
-        dist.double(), _reference_distance(q, g, metric), atol=1e-5,
-        rtol=1e-5)
+        dist.double(), _reference_distance(q, g, metric), atol=1e-5, rtol=1e-5)
     # chunking does not change the values; numpy inputs are accepted
     torch.testing.assert_close(
         compute_distance(q.numpy(), g.numpy(), metric, chunk_size=4), dist)

@@ -52,8 +52,8 @@ def expected_metrics(samples, distance='cosine'):
         torch.stack([s['pred_feature'] for s in query]),
         torch.stack([s['pred_feature'] for s in gallery]), distance)
     return evaluate_rank(distmat, [s['pid'] for s in query],
-                         [s['pid'] for s in gallery],
-                         [s['camid'] for s in query],
+                         [s['pid']
+                          for s in gallery], [s['camid'] for s in query],
                          [s['camid'] for s in gallery])
 
 
@@ -103,8 +103,9 @@ def test_data_sample_to_dict_and_errors():
         ds.set_pred_feature(s['pred_feature'])
         as_dicts.append(ds.to_dict())
     metric = VideoReIDMetric()
-    assert run_metric(metric, as_dicts, list(range(9))) == run_metric(
-        metric, samples, list(range(9)))
+    assert run_metric(metric, as_dicts,
+                      list(range(9))) == run_metric(metric, samples,
+                                                    list(range(9)))
 
     with pytest.raises(KeyError, match='is_gallery'):
         metric.process(None, [{

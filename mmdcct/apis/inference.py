@@ -1,0 +1,64 @@
+"""Build a model from a config (and checkpoint) for inference."""
+from typing import Optional, Union
+
+import torch.nn as nn
+from mmengine.config import Config
+from mmengine.runner import load_checkpoint
+
+from mmdcct.registry import MODELS
+from mmdcct.utils import register_all_modules
+
+
+def _strip_pretrained(cfg):
+    """Drop every ``init_cfg``: the checkpoint provides all weights."""
+    if isinstance(cfg, dict):
+        cfg.pop('init_cfg', None)
+        for value in cfg.values():
+            _strip_pretrained(value)
+    elif isinstance(cfg, (list, tuple)):
+        for value in cfg:
+            _strip_pretrained(value)
+
+
+def init_model(config: Union[str, Config],
+               checkpoint: Optional[str] = None,
+               device: str = 'cpu',
+               cfg_options: Optional[dict] = None) -> nn.Module:
+    """Build a video Re-ID model from a config file and load a checkpoint.
+
+    Pretrained-backbone ``init_cfg`` entries are dropped when a checkpoint is
+    given (no download); the checkpoint is loaded with torch's weights-only
+    unpickler (see :mod:`mmdcct.utils.checkpoint_safety`).
+
+    Args:
+        config (str | Config): Config file path or object.
+        checkpoint (str, optional): Checkpoint path. None keeps the
+            initialised weights.
+        device (str): Device, e.g. ``'cpu'`` or ``'cuda:0'``.
+        cfg_options (dict, optional): Options merged into the config.
+
+    Returns:
+        nn.Module: The model in eval mode, with ``model.cfg`` and, when the
+        checkpoint has it, ``model.dataset_meta`` set.
+    """
+    if isinstance(config, str):
+        config = Config.fromfile(config)
+    elif not isinstance(config, Config):
+        raise TypeError('config must be a filename or Config object, '
+                        f'but got {type(config)}')
+    if cfg_options is not None:
+        config.merge_from_dict(cfg_options)
+    register_all_modules(init_default_scope=False)
+    model_cfg = config.model.copy()
+    if checkpoint is not None:
+        _strip_pretrained(model_cfg)
+    model = MODELS.build(model_cfg)
+    if checkpoint is not None:
+        ckpt = load_checkpoint(model, checkpoint, map_location='cpu')
+        model.dataset_meta = ckpt.get('meta', {}).get('dataset_meta', {})
+    else:
+        model.init_weights()
+    model.cfg = config
+    model.to(device)
+    model.eval()
+    return model
