@@ -2,8 +2,8 @@
 # (depth 2, D=512) over time, self-distillation (LD + FD) into the backbones.
 _base_ = ['./coupled_r50_vit-b.py']
 
-num_frames = 8
-
+# No top-level `num_frames` here: the dataset base configs define one, and
+# MMEngine refuses a key defined by two bases.
 model = dict(
     spatial_neck=dict(
         type='ComplementaryContentAttention',
@@ -18,7 +18,7 @@ model = dict(
         depth=2,
         num_heads=8,
         mlp_ratios=(4.0, 0.25),
-        num_frames=num_frames,
+        num_frames=8,  # must equal the sampler's T (dataset config)
         temporal_transformer=True,
         aggregate_transformer=True,
         gated_attention=True,
