@@ -1,4 +1,5 @@
 """Common logic shared by every video-based person Re-ID dataset."""
+import logging
 import os.path as osp
 import re
 from abc import abstractmethod
@@ -6,7 +7,7 @@ from typing import Callable, Dict, List, Optional, Sequence, Union
 
 import numpy as np
 from mmengine.dataset import BaseDataset
-from mmengine.logging import MMLogger
+from mmengine.logging import MMLogger, print_log
 
 __all__ = ['BaseVideoReIDDataset', 'sort_frames_by_number']
 
@@ -265,6 +266,17 @@ class BaseVideoReIDDataset(BaseDataset):
                 f'{self._layout_hint()}')
         return path
 
+    def log_warning(self, message: str) -> None:
+        """Log a warning of this dataset to the current ``MMLogger``.
+
+        Args:
+            message (str): The warning; the class name is prepended.
+        """
+        print_log(
+            f'{type(self).__name__}: {message}',
+            logger='current',
+            level=logging.WARNING)
+
     def _prepare(self, source: str, is_query: bool,
                  is_gallery: bool) -> List[dict]:
         """Load one source split, drop junk and add the common keys."""
@@ -357,8 +369,17 @@ class BaseVideoReIDDataset(BaseDataset):
         if self.split in ('gallery', 'test'):
             lines.append('  gallery includes the query tracklets: '
                          f'{self.gallery_includes_query}')
+        lines.extend(self._extra_summary_lines())
         logger = MMLogger.get_current_instance()
         logger.info('\n'.join(lines))
+
+    def _extra_summary_lines(self) -> List[str]:
+        """Extra lines appended to the summary table (e.g. the split used).
+
+        Returns:
+            list[str]: The lines; none by default.
+        """
+        return []
 
     # ----------------------------------------------------------- accessors
     def get_pids(self) -> np.ndarray:

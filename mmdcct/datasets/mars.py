@@ -98,6 +98,9 @@ class MARS(BaseVideoReIDDataset):
 
     METAINFO = dict(dataset_name='MARS')
 
+    #: Number of cameras; image names must have cameras ``1 .. NUM_CAMS``.
+    NUM_CAMS: int = 6
+
     EXPECTED_LAYOUT = (
         '  data_root/\n'
         '  ├── bbox_train/<pid>/<pid>C<cam>T<tracklet>F<frame>.jpg\n'
@@ -204,6 +207,11 @@ class MARS(BaseVideoReIDDataset):
                     parsed = parse_mars_name(name)
                 except ValueError as e:
                     raise ValueError(f'{name_file}: {e}') from None
+                if not 1 <= parsed['cam'] <= self.NUM_CAMS:
+                    raise ValueError(
+                        f'{where}: the image "{name}" of {name_file} has the '
+                        f'unknown camera C{parsed["cam"]}; MARS has cameras '
+                        f'C1..C{self.NUM_CAMS}.')
                 if parsed['pid'] != pid or parsed['cam'] != cam:
                     raise ValueError(
                         f'{where}: the image "{name}" of {name_file} has '

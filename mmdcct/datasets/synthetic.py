@@ -1,15 +1,21 @@
-"""A deterministic generator of small synthetic datasets in the MARS layout.
+"""Deterministic generators of small synthetic datasets in the layouts of
+MARS, DukeMTMC-VideoReID, iLIDS-VID and PRID-2011.
 
-The generated tree is a drop-in replacement of MARS for demos, tests and
+The MARS tree is a drop-in replacement of MARS for demos, tests and
 smoke runs (``MARS(data_root=out_dir)`` reads it): people with distinct,
 camera-independent clothes walk through cameras that differ in background,
 colour cast, brightness, noise and blur; tracklets have varying lengths,
 frame-to-frame jitter and occasional occlusions; the test set holds junk
 (``-1``) and distractor (``0``) tracklets and exactly one query per
 (identity, camera), and a few identities appear only as queries.
+
+:func:`make_synthetic_duke_video`, :func:`make_synthetic_ilids_vid` and
+:func:`make_synthetic_prid2011` write the other layouts with the same people
+and cameras (frames written in a shuffled order).
 """
 import colorsys
 import io
+import json
 import math
 import os
 import os.path as osp
@@ -21,7 +27,10 @@ import cv2
 import numpy as np
 from scipy.io import savemat
 
-__all__ = ['make_synthetic_mars', 'mars_image_name']
+__all__ = [
+    'make_synthetic_mars', 'mars_image_name', 'make_synthetic_duke_video',
+    'make_synthetic_ilids_vid', 'make_synthetic_prid2011'
+]
 
 # Camera looks: (per-channel RGB gain, brightness offset). Shuffled per seed
 # and jittered, so that cameras differ clearly in colour cast and lighting.
@@ -518,7 +527,7 @@ def make_synthetic_mars(out_dir: str,
         out_dir (str): The folder to write (becomes the ``data_root``).
         num_train_ids (int): Number of training identities. Defaults to 60.
         num_test_ids (int): Number of test identities. Defaults to 60.
-        num_cams (int): Number of cameras, 2 to 9. Defaults to 6.
+        num_cams (int): Number of cameras, 2 to 6. Defaults to 6.
         cams_per_id (tuple[int, int]): Min and max number of cameras that
             see an identity (at least 2). Defaults to (2, 4).
         tracklets_per_cam (tuple[int, int]): Min and max number of tracklets
@@ -567,8 +576,9 @@ def make_synthetic_mars(out_dir: str,
     """
     t0 = time.time()
     height, width = (int(v) for v in img_size)
-    if not 2 <= num_cams <= 9:
-        raise ValueError(f'num_cams must be in 2..9, got {num_cams}.')
+    if not 2 <= num_cams <= 6:
+        raise ValueError(f'num_cams must be in 2..6 (MARS has 6 cameras), '
+                         f'got {num_cams}.')
     if cams_per_id[0] < 2 or cams_per_id[0] > cams_per_id[1]:
         raise ValueError(f'cams_per_id must be (lo, hi) with 2 <= lo <= hi, '
                          f'got {cams_per_id}.')
@@ -787,3 +797,494 @@ def make_synthetic_mars(out_dir: str,
         train_tracks=train_tracks,
         test_tracks=test_tracks,
     )
+
+
+# ------------------------------------------------- other dataset layouts
+class _TrackletRenderer:
+    """Renders tracklets of people seen by synthetic cameras, from
+    independent random streams ``[seed, tag, ...]`` (``tag`` separates the
+    layouts), with the people and cameras of the MARS generator."""
+
+    def __init__(self, seed: int, tag: int, num_cams: int,
+                 img_size: Tuple[int, int], occlusion_prob: float) -> None:
+        self.seed = int(seed)
+        self.tag = int(tag)
+        self.height, self.width = (int(v) for v in img_size)
+        if self.height < 16 or self.width < 8:
+            raise ValueError(f'img_size must be at least (16, 8), got '
+                             f'{img_size}.')
+        self.occlusion_prob = occlusion_prob
+        look_order = np.random.default_rng([self.seed, self.tag, 1
+                                            ]).permutation(len(_CAMERA_LOOKS))
+        self.cameras = {
+            c + 1:
+            _random_camera(
+                np.random.default_rng([self.seed, self.tag, 2, c]),
+                _CAMERA_LOOKS[look_order[c % len(look_order)]], self.height,
+                self.width)
+            for c in range(num_cams)
+        }
+        self._sprites: Dict[int, list] = {}
+
+    def rng(self, *keys: int) -> np.random.Generator:
+        """An independent random stream for ``keys``."""
+        return np.random.default_rng([self.seed, self.tag, *keys])
+
+    def render(self, pid: int, cam: int, num_frames: int, *keys:
+               int) -> List[np.ndarray]:
+        """Render ``num_frames`` RGB frames of person ``pid`` in ``cam``."""
+        if pid not in self._sprites:
+            person = _random_person(self.rng(3, pid))
+            self._sprites[pid] = _render_sprites(person, self.height,
+                                                 self.width)
+        return _render_tracklet(
+            self.rng(4, *keys), self._sprites[pid], self.cameras[cam],
+            num_frames, self.height, self.width, 'person', self.occlusion_prob)
+
+
+def _write_images(items: List[Tuple[str, np.ndarray]],
+                  rng: np.random.Generator,
+                  jpeg_quality: int = 90) -> None:
+    """Write RGB images (``.jpg`` or ``.png`` by the path) in a shuffled
+    order, so that the file creation order says nothing about the frame
+    order."""
+    for i in rng.permutation(len(items)).tolist():
+        path, img = items[i]
+        os.makedirs(osp.dirname(path), exist_ok=True)
+        params = []
+        if path.lower().endswith('.jpg'):
+            params = [int(cv2.IMWRITE_JPEG_QUALITY), int(jpeg_quality)]
+        ok, buf = cv2.imencode(osp.splitext(path)[1], img[..., ::-1], params)
+        assert ok, f'Encoding failed for {path}'
+        with open(path, 'wb') as f:
+            f.write(buf.tobytes())
+
+
+def _prepare_out(paths: Sequence[str], overwrite: bool, out_dir: str) -> None:
+    """Refuse (or clear, with ``overwrite``) an existing dataset."""
+    if any(osp.exists(p) for p in paths):
+        if not overwrite:
+            raise FileExistsError(
+                f'"{out_dir}" already holds a dataset; pass overwrite=True '
+                'to replace it.')
+        for p in paths:
+            if osp.isdir(p):
+                shutil.rmtree(p)
+            elif osp.exists(p):
+                os.remove(p)
+
+
+def _check_len(tracklet_len: Tuple[int, int]) -> None:
+    if not 1 <= tracklet_len[0] <= tracklet_len[1] <= 9999:
+        raise ValueError(
+            f'tracklet_len must lie in 1..9999, got {tracklet_len}.')
+
+
+def _sparse_ids(rng: np.random.Generator, num: int, upper: int) -> List[int]:
+    """``num`` distinct sorted ids in ``1 .. upper``."""
+    return sorted(
+        int(p)
+        for p in rng.choice(np.arange(1, upper + 1), num, replace=False))
+
+
+def make_synthetic_duke_video(out_dir: str,
+                              num_train_ids: int = 6,
+                              num_test_ids: int = 6,
+                              num_distractor_ids: int = 3,
+                              num_cams: int = 8,
+                              cams_per_id: Tuple[int, int] = (2, 3),
+                              tracklets_per_cam: Tuple[int, int] = (1, 2),
+                              tracklet_len: Tuple[int, int] = (2, 12),
+                              img_size: Tuple[int, int] = (64, 32),
+                              occlusion_prob: float = 0.15,
+                              zero_pad: bool = True,
+                              jpeg_quality: int = 90,
+                              seed: int = 0,
+                              overwrite: bool = False) -> dict:
+    """Write a synthetic dataset with the DukeMTMC-VideoReID layout.
+
+    Read by :class:`mmdcct.datasets.DukeMTMCVideoReID`. Each test identity
+    is seen by at least two cameras; exactly one of its tracklets is the
+    query (in ``query/``) and the others, at least one of them in another
+    camera, are in ``gallery/`` together with the tracklets of the
+    distractor identities (gallery only). Frame numbers (``F``) start at 1,
+    2 or later and may skip numbers, as in the release; the frames are
+    written in a shuffled order.
+
+    Written files::
+
+        out_dir/DukeMTMC-VideoReID/{train,query,gallery}/<pid>/<tracklet>/
+            <pid>_C<cam>_F<frame>_X<n>.jpg
+
+    Args:
+        out_dir (str): The folder to write (becomes the ``data_root``).
+        num_train_ids (int): Training identities. Defaults to 6.
+        num_test_ids (int): Query identities. Defaults to 6.
+        num_distractor_ids (int): Gallery-only identities. Defaults to 3.
+        num_cams (int): Cameras, 2 to 8. Defaults to 8.
+        cams_per_id (tuple[int, int]): Min and max cameras per identity
+            (distractors: 1 to the max). Defaults to (2, 3).
+        tracklets_per_cam (tuple[int, int]): Min and max tracklets of an
+            identity per camera. Defaults to (1, 2).
+        tracklet_len (tuple[int, int]): Min and max tracklet length.
+            Defaults to (2, 12).
+        img_size (tuple[int, int]): ``(height, width)``. Defaults to
+            (64, 32).
+        occlusion_prob (float): Probability of an occluded run of frames.
+            Defaults to 0.15.
+        zero_pad (bool): Write ``F0017`` (True, as the release) or ``F17``
+            (False, to test numeric frame sorting). Defaults to True.
+        jpeg_quality (int): JPEG quality. Defaults to 90.
+        seed (int): Random seed; the same seed gives the same files.
+            Defaults to 0.
+        overwrite (bool): Replace an existing ``DukeMTMC-VideoReID`` folder.
+            Defaults to False.
+
+    Returns:
+        dict: ``out_dir``, ``seed``, ``num_cams``, ``train_pids``,
+        ``test_pids``, ``distractor_pids``, ``num_images`` and ``tracks``:
+        ``{'train' | 'query' | 'gallery': [dict(pid, cam (1-based),
+        folder (path relative to out_dir), names (frame order), frames
+        (F numbers))]}``, each list in the sorted folder order the dataset
+        reads.
+
+    Raises:
+        FileExistsError: If the dataset exists and ``overwrite`` is False.
+        ValueError: If the arguments are inconsistent.
+    """
+    if not 2 <= num_cams <= 8:
+        raise ValueError(f'num_cams must be in 2..8, got {num_cams}.')
+    if cams_per_id[0] < 2 or cams_per_id[0] > cams_per_id[1]:
+        raise ValueError(f'cams_per_id must be (lo, hi) with 2 <= lo <= hi, '
+                         f'got {cams_per_id}.')
+    if not 1 <= tracklets_per_cam[0] <= tracklets_per_cam[1]:
+        raise ValueError(f'bad tracklets_per_cam {tracklets_per_cam}.')
+    _check_len(tracklet_len)
+    total = num_train_ids + num_test_ids + num_distractor_ids
+    if num_train_ids < 1 or num_test_ids < 1 or num_distractor_ids < 0 \
+            or total > 9000:
+        raise ValueError('Need >= 1 train and test identities and at most '
+                         '9000 identities in total.')
+    root = osp.join(out_dir, 'DukeMTMC-VideoReID')
+    _prepare_out([root], overwrite, out_dir)
+
+    ren = _TrackletRenderer(seed, 10, num_cams, img_size, occlusion_prob)
+    plan_rng = ren.rng(0)
+    pids = plan_rng.permutation(
+        _sparse_ids(plan_rng, total, min(9999, max(1500, 4 * total))))
+    train_pids = sorted(int(p) for p in pids[:num_train_ids])
+    test_pids = sorted(
+        int(p) for p in pids[num_train_ids:num_train_ids + num_test_ids])
+    distractor_pids = sorted(
+        int(p) for p in pids[num_train_ids + num_test_ids:])
+
+    def frame_numbers(n: int) -> List[int]:
+        first = int(plan_rng.choice([1, 1, 2, 3]))
+        frames = []
+        f = first
+        for _ in range(n):
+            frames.append(f)
+            f += 1 + int(plan_rng.random() < 0.1)  # a few skipped numbers
+        return frames
+
+    # plan: subset -> list of (pid, cam)
+    plan: Dict[str, List[Tuple[int, int]]] = dict(
+        train=[], query=[], gallery=[])
+    for pid in train_pids:
+        for cam, n in _plan_identity(plan_rng, num_cams, cams_per_id,
+                                     tracklets_per_cam).items():
+            plan['train'] += [(pid, cam)] * n
+    for pid in test_pids:
+        cams = _plan_identity(plan_rng, num_cams, cams_per_id,
+                              tracklets_per_cam)
+        q_cam = sorted(cams)[int(plan_rng.integers(len(cams)))]
+        plan['query'].append((pid, q_cam))
+        for cam, n in cams.items():
+            plan['gallery'] += [(pid, cam)] * (n - (cam == q_cam))
+    for pid in distractor_pids:
+        cams = _plan_identity(plan_rng, num_cams, (1, cams_per_id[1]),
+                              tracklets_per_cam)
+        for cam, n in cams.items():
+            plan['gallery'] += [(pid, cam)] * n
+
+    tracks: Dict[str, List[dict]] = {}
+    items: List[Tuple[str, np.ndarray]] = []
+    # tracklet folders numbered per identity: train on its own, query and
+    # gallery together (their folders never share a number)
+    counters: Dict[Tuple[bool, int], int] = {}
+    for s_idx, subset in enumerate(('train', 'query', 'gallery')):
+        entries = []
+        for pid, cam in sorted(plan[subset]):
+            key = (subset == 'train', pid)
+            counters[key] = counters.get(key, 0) + 1
+            entries.append((pid, cam, counters[key]))
+        lens = [
+            int(plan_rng.integers(tracklet_len[0], tracklet_len[1] + 1))
+            for _ in entries
+        ]
+        records = []
+        for row, ((pid, cam, tid), n) in enumerate(zip(entries, lens)):
+            frames = frame_numbers(n)
+            folder = osp.join('DukeMTMC-VideoReID', subset, f'{pid:04d}',
+                              f'{tid:04d}')
+            names = []
+            for f in frames:
+                x = int(plan_rng.integers(0, 100000))
+                if zero_pad:
+                    names.append(f'{pid:04d}_C{cam}_F{f:04d}_X{x:05d}.jpg')
+                else:
+                    names.append(f'{pid:04d}_C{cam}_F{f}_X{x}.jpg')
+            imgs = ren.render(pid, cam, n, s_idx, row)
+            items += [(osp.join(out_dir, folder, name), img)
+                      for name, img in zip(names, imgs)]
+            records.append(
+                dict(
+                    pid=pid,
+                    cam=cam,
+                    folder=folder,
+                    names=names,
+                    frames=frames))
+        records.sort(key=lambda r: r['folder'])
+        tracks[subset] = records
+    _write_images(items, ren.rng(5), jpeg_quality)
+    return dict(
+        out_dir=out_dir,
+        seed=int(seed),
+        num_cams=num_cams,
+        train_pids=train_pids,
+        test_pids=test_pids,
+        distractor_pids=distractor_pids,
+        num_images=len(items),
+        tracks=tracks)
+
+
+def make_synthetic_ilids_vid(out_dir: str,
+                             num_persons: int = 10,
+                             tracklet_len: Tuple[int, int] = (4, 16),
+                             img_size: Tuple[int, int] = (64, 32),
+                             num_splits: int = 10,
+                             write_split_file: bool = True,
+                             occlusion_prob: float = 0.15,
+                             zero_pad: bool = True,
+                             seed: int = 0,
+                             overwrite: bool = False) -> dict:
+    """Write a synthetic dataset with the iLIDS-VID layout.
+
+    Read by :class:`mmdcct.datasets.iLIDSVID`. Every person has one
+    tracklet in each of the two cameras; the person numbers have gaps (as
+    the release's 300 persons numbered up to 319); frame numbers start at a
+    random offset; the frames are written in a shuffled order. The split
+    file holds ``num_splits`` random permutations of ``1 .. num_persons``
+    (key ``ls_set``, first half test, second half train).
+
+    Written files::
+
+        out_dir/
+        ├── i-LIDS-VID/sequences/cam{1,2}/personNNN/camC_personNNN_FFFFF.png
+        └── train-test people splits/train_test_splits_ilidsvid.mat
+
+    Args:
+        out_dir (str): The folder to write (becomes the ``data_root``).
+        num_persons (int): Number of persons (>= 2). Defaults to 10.
+        tracklet_len (tuple[int, int]): Min and max tracklet length.
+            Defaults to (4, 16).
+        img_size (tuple[int, int]): ``(height, width)``. Defaults to
+            (64, 32).
+        num_splits (int): Rows of ``ls_set``. Defaults to 10.
+        write_split_file (bool): Write the ``.mat`` split file. Defaults to
+            True.
+        occlusion_prob (float): Probability of an occluded run of frames.
+            Defaults to 0.15.
+        zero_pad (bool): Write 5-digit frame numbers (True, as the release)
+            or unpadded ones (False). Defaults to True.
+        seed (int): Random seed. Defaults to 0.
+        overwrite (bool): Replace an existing dataset. Defaults to False.
+
+    Returns:
+        dict: ``out_dir``, ``seed``, ``persons`` (sorted folder names),
+        ``pids``, ``ls_set`` (``(num_splits, num_persons)`` int array),
+        ``num_images`` and ``tracks``: ``{(person, cam): names in frame
+        order}`` with ``cam`` 1 or 2.
+    """
+    if num_persons < 2:
+        raise ValueError(f'num_persons must be >= 2, got {num_persons}.')
+    _check_len(tracklet_len)
+    data_dir = osp.join(out_dir, 'i-LIDS-VID')
+    split_dir = osp.join(out_dir, 'train-test people splits')
+    _prepare_out([data_dir, split_dir], overwrite, out_dir)
+
+    ren = _TrackletRenderer(seed, 20, 2, img_size, occlusion_prob)
+    plan_rng = ren.rng(0)
+    pids = _sparse_ids(plan_rng, num_persons,
+                       max(num_persons,
+                           int(num_persons * 1.07) + 2))
+    persons = [f'person{pid:03d}' for pid in pids]
+    tracks = {}
+    items = []
+    for p_idx, (pid, person) in enumerate(zip(pids, persons)):
+        for cam in (1, 2):
+            n = int(plan_rng.integers(tracklet_len[0], tracklet_len[1] + 1))
+            first = int(plan_rng.integers(0, 2000))
+            names = [(f'cam{cam}_{person}_{f:05d}.png'
+                      if zero_pad else f'cam{cam}_{person}_{f}.png')
+                     for f in range(first, first + n)]
+            folder = osp.join(data_dir, 'sequences', f'cam{cam}', person)
+            imgs = ren.render(pid, cam, n, p_idx, cam)
+            items += [(osp.join(folder, name), img)
+                      for name, img in zip(names, imgs)]
+            tracks[(person, cam)] = names
+    _write_images(items, ren.rng(5))
+    ls_set = np.stack([
+        plan_rng.permutation(num_persons) + 1 for _ in range(num_splits)
+    ]).astype(np.int64)
+    if write_split_file:
+        os.makedirs(split_dir, exist_ok=True)
+        _savemat_deterministic(
+            osp.join(split_dir, 'train_test_splits_ilidsvid.mat'),
+            {'ls_set': ls_set.astype(np.float64)})
+    return dict(
+        out_dir=out_dir,
+        seed=int(seed),
+        persons=persons,
+        pids=pids,
+        ls_set=ls_set,
+        num_images=len(items),
+        tracks=tracks)
+
+
+def make_synthetic_prid2011(out_dir: str,
+                            num_persons: int = 12,
+                            num_short: int = 2,
+                            num_only_a: int = 2,
+                            num_only_b: int = 3,
+                            tracklet_len: Tuple[int, int] = (21, 28),
+                            short_len: Tuple[int, int] = (3, 12),
+                            min_frames: int = 21,
+                            img_size: Tuple[int, int] = (64, 32),
+                            num_splits: int = 10,
+                            write_split_file: bool = True,
+                            split_as_ids: bool = False,
+                            occlusion_prob: float = 0.15,
+                            zero_pad: bool = True,
+                            seed: int = 0,
+                            overwrite: bool = False) -> dict:
+    """Write a synthetic dataset with the PRID-2011 multi-shot layout.
+
+    Read by :class:`mmdcct.datasets.PRID2011`. Persons ``1 ..
+    num_persons`` are seen by both cameras (the release's first 200);
+    ``num_short`` of them have a sequence shorter than ``min_frames`` in one
+    camera, so the standard split leaves them out (the release's 200 -> 178);
+    persons ``num_persons + 1 ..`` are seen by one camera only (``cam_a``:
+    ``num_only_a`` of them, ``cam_b``: ``num_only_b``). The frames are
+    written in a shuffled order. The split file lists, per split, the
+    eligible persons in random halves (test gets ``n // 2``), as torchreid
+    writes it.
+
+    Written files::
+
+        out_dir/
+        ├── prid_2011/multi_shot/cam_{a,b}/person_NNNN/NNNN.png
+        └── splits_prid2011.json
+
+    Args:
+        out_dir (str): The folder to write (becomes the ``data_root``).
+        num_persons (int): Persons seen by both cameras. Defaults to 12.
+        num_short (int): Of these, persons with a short sequence in one
+            camera. Defaults to 2.
+        num_only_a (int): Extra persons only in ``cam_a``. Defaults to 2.
+        num_only_b (int): Extra persons only in ``cam_b``. Defaults to 3.
+        tracklet_len (tuple[int, int]): Length range of the long sequences
+            (``>= min_frames``). Defaults to (21, 28).
+        short_len (tuple[int, int]): Length range of the short sequences
+            (``< min_frames``). Defaults to (3, 12).
+        min_frames (int): The split's minimum length. Defaults to 21.
+        img_size (tuple[int, int]): ``(height, width)``. Defaults to
+            (64, 32).
+        num_splits (int): Number of splits. Defaults to 10.
+        write_split_file (bool): Write ``splits_prid2011.json``. Defaults to
+            True.
+        split_as_ids (bool): List person numbers instead of folder names in
+            the split file. Defaults to False.
+        occlusion_prob (float): Probability of an occluded run of frames.
+            Defaults to 0.15.
+        zero_pad (bool): ``0001.png`` (True, as the release) or ``1.png``.
+            Defaults to True.
+        seed (int): Random seed. Defaults to 0.
+        overwrite (bool): Replace an existing dataset. Defaults to False.
+
+    Returns:
+        dict: ``out_dir``, ``seed``, ``persons_a`` / ``persons_b`` (sorted
+        folder names per camera), ``eligible`` (sorted folder names),
+        ``splits`` (list of ``dict(train=[...], test=[...])`` of folder
+        names), ``num_images`` and ``tracks``: ``{(person, cam): names in
+        frame order}`` with ``cam`` ``'a'`` or ``'b'``.
+    """
+    _check_len(tracklet_len)
+    _check_len(short_len)
+    if tracklet_len[0] < min_frames or short_len[1] >= min_frames:
+        raise ValueError('Need tracklet_len >= min_frames > short_len.')
+    if num_persons - num_short < 2 or num_short < 0:
+        raise ValueError('Need at least 2 eligible persons.')
+    data_dir = osp.join(out_dir, 'prid_2011')
+    split_path = osp.join(out_dir, 'splits_prid2011.json')
+    _prepare_out([data_dir, split_path], overwrite, out_dir)
+
+    ren = _TrackletRenderer(seed, 30, 2, img_size, occlusion_prob)
+    plan_rng = ren.rng(0)
+    short = set(
+        int(p) + 1
+        for p in plan_rng.choice(num_persons, num_short, replace=False))
+    cam_persons = {
+        'a': list(range(1, num_persons + num_only_a + 1)),
+        'b': list(range(1, num_persons + num_only_b + 1)),
+    }
+    tracks = {}
+    items = []
+    eligible = []
+    for pid in range(1, num_persons + max(num_only_a, num_only_b) + 1):
+        short_cam = 'ab'[int(plan_rng.integers(2))] if pid in short else None
+        for c_idx, cam in enumerate('ab'):
+            if pid not in cam_persons[cam]:
+                continue
+            rng_len = short_len if cam == short_cam else tracklet_len
+            n = int(plan_rng.integers(rng_len[0], rng_len[1] + 1))
+            person = f'person_{pid:04d}'
+            names = [(f'{f:04d}.png' if zero_pad else f'{f}.png')
+                     for f in range(1, n + 1)]
+            folder = osp.join(data_dir, 'multi_shot', f'cam_{cam}', person)
+            # persons > num_persons are different people in the 2 cameras
+            who = pid if pid <= num_persons else pid + 10000 * (c_idx + 1)
+            imgs = ren.render(who, c_idx + 1, n, pid, c_idx)
+            items += [(osp.join(folder, name), img)
+                      for name, img in zip(names, imgs)]
+            tracks[(person, cam)] = names
+        if pid <= num_persons and pid not in short:
+            eligible.append(f'person_{pid:04d}')
+    _write_images(items, ren.rng(5))
+    half = len(eligible) // 2
+    splits = []
+    for _ in range(num_splits):
+        perm = plan_rng.permutation(len(eligible))
+        splits.append(
+            dict(
+                train=sorted(eligible[j] for j in perm[half:]),
+                test=sorted(eligible[j] for j in perm[:half])))
+    if write_split_file:
+        if split_as_ids:
+            content = [{
+                k: [int(p[7:]) for p in v]
+                for k, v in sp.items()
+            } for sp in splits]
+        else:
+            content = splits
+        with open(split_path, 'w') as f:
+            json.dump(content, f, indent=1)
+    return dict(
+        out_dir=out_dir,
+        seed=int(seed),
+        persons_a=[f'person_{p:04d}' for p in cam_persons['a']],
+        persons_b=[f'person_{p:04d}' for p in cam_persons['b']],
+        eligible=eligible,
+        splits=splits,
+        num_images=len(items),
+        tracks=tracks)

@@ -310,3 +310,18 @@ def test_helpers():
                                   ]) == ['a/img_2.png', 'a/img_12.png']
     with pytest.raises(ValueError):
         sort_frames_by_number(['a/nonumber.png'])
+
+
+def test_unknown_camera(synthetic_mars, mars_copy):
+    """A MARS camera outside 1..6 is a clear error naming the image."""
+    name_file = osp.join(mars_copy, 'info', 'train_name.txt')
+    names = open(name_file).read().split()
+    bad = names[0][:5] + '7' + names[0][6:]
+    names[0] = bad
+    with open(name_file, 'w') as f:
+        f.write('\n'.join(names) + '\n')
+    with pytest.raises(ValueError) as exc:
+        MARS(data_root=mars_copy, split='train')
+    msg = str(exc.value)
+    assert bad in msg and name_file in msg
+    assert 'unknown camera C7' in msg and 'C1..C6' in msg

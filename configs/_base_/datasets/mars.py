@@ -45,6 +45,11 @@ test_pipeline = [
     dict(type='PackVideoReIDInputs'),
 ]
 
+# Dense test (every frame, clips of T averaged by the model; tracklets of a
+# batch may have different clip counts, the model caps clips per forward
+# with model.test_cfg.max_clips_per_forward), e.g.
+# --cfg-options test_dataloader.dataset.pipeline.0.mode=dense
+
 # P=8 identities x K=2 tracklets = 16 tracklets per step, as in the paper
 # (on 2 GPUs: 8 per GPU = 4 ids x 2 tracklets each).
 train_dataloader = dict(

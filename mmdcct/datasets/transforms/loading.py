@@ -5,7 +5,8 @@ Config-level contract::
     dict(type='LoadTrackletFrames',
          backend_args=None,        # mmengine.fileio backend (local if None)
          channel_order='rgb',      # frames are RGB for the whole pipeline
-         imdecode_backend='cv2')
+         imdecode_backend='cv2',
+         skip_corrupt=False)       # True: replace unreadable frames
 
 Required keys: ``img_paths`` (list[str]); optional ``frame_inds``
 (``np.int64`` array, written by :class:`RestrictedRandomSampling`; when absent
@@ -19,15 +20,23 @@ Added keys:
 - ``img_shape`` (tuple[int, int]): ``(H, W)`` of the first frame.
 - ``ori_shape`` (tuple[int, int]): same as ``img_shape`` at load time.
 
+- ``replaced_frames`` (dict[str, str]): only with ``skip_corrupt=True``:
+  ``{unreadable path: path of the frame used instead}`` (empty if none).
+
 A file that cannot be read or decoded raises :class:`OSError` whose message
-names the file (no retry: the authors' loader retries forever).
+names the file (no retry: the authors' loader retries forever). With
+``skip_corrupt=True`` a warning naming the file is logged instead and the
+nearest readable frame of the same tracklet is used (an error is raised only
+if no frame of the tracklet is readable).
 """
-from typing import Dict, List, Optional
+import logging
+from typing import Dict, List, Optional, Set
 
 import mmcv
 import numpy as np
 from mmcv.transforms import BaseTransform
 from mmengine import fileio
+from mmengine.logging import print_log
 
 from mmdcct.registry import TRANSFORMS
 
@@ -55,13 +64,21 @@ class LoadTrackletFrames(BaseTransform):
             'cv2'.
         to_float32 (bool): Convert the frames to ``float32``. Defaults to
             False (keep ``uint8``).
+        skip_corrupt (bool): If True, a frame that cannot be read or decoded
+            is replaced by the nearest readable frame of the same tracklet
+            (by index distance in ``img_paths``; the earlier frame on ties)
+            and a warning naming the file is logged; the replacements are
+            recorded in ``replaced_frames``. An :class:`OSError` is still
+            raised when no frame of the tracklet is readable. Defaults to
+            False (raise an :class:`OSError` naming the file).
     """
 
     def __init__(self,
                  backend_args: Optional[dict] = None,
                  channel_order: str = 'rgb',
                  imdecode_backend: str = 'cv2',
-                 to_float32: bool = False) -> None:
+                 to_float32: bool = False,
+                 skip_corrupt: bool = False) -> None:
         super().__init__()
         if channel_order not in ('rgb', 'bgr'):
             raise ValueError(
@@ -71,6 +88,7 @@ class LoadTrackletFrames(BaseTransform):
         self.channel_order = channel_order
         self.imdecode_backend = imdecode_backend
         self.to_float32 = to_float32
+        self.skip_corrupt = bool(skip_corrupt)
 
     def _read(self, path: str) -> np.ndarray:
         """Read and decode one frame, raising an error naming the file.
@@ -126,23 +144,81 @@ class LoadTrackletFrames(BaseTransform):
                 f'tracklet of {len(img_paths)} frames.')
 
         cache: Dict[int, np.ndarray] = {}
+        failed: Set[int] = set()
+        replaced: Dict[str, str] = {}
+        used: Set[int] = set()
         imgs: List[np.ndarray] = []
         for ind in frame_inds.tolist():
-            if ind in cache:
-                imgs.append(cache[ind].copy())
-            else:
-                img = self._read(img_paths[ind])
-                cache[ind] = img
-                imgs.append(img)
+            if ind not in cache and ind not in failed:
+                self._try_read(ind, img_paths, cache, failed)
+            if ind in failed:
+                sub = self._nearest_readable(ind, img_paths, cache, failed)
+                replaced[img_paths[ind]] = img_paths[sub]
+                ind = sub
+            # the first use of a frame gets the decoded array, later ones
+            # independent copies (never aliases)
+            imgs.append(cache[ind].copy() if ind in used else cache[ind])
+            used.add(ind)
 
         results['imgs'] = imgs
         results['img_shape'] = imgs[0].shape[:2]
         results['ori_shape'] = imgs[0].shape[:2]
+        if self.skip_corrupt:
+            results['replaced_frames'] = replaced
         return results
+
+    def _try_read(self, ind: int, img_paths: List[str],
+                  cache: Dict[int, np.ndarray], failed: Set[int]) -> bool:
+        """Read frame ``ind`` into ``cache``, or record it in ``failed``.
+
+        Without ``skip_corrupt`` a read error propagates; with it, a warning
+        naming the file is logged.
+
+        Returns:
+            bool: Whether the frame was read.
+        """
+        try:
+            cache[ind] = self._read(img_paths[ind])
+            return True
+        except OSError as e:
+            if not self.skip_corrupt:
+                raise
+            failed.add(ind)
+            print_log(
+                f'LoadTrackletFrames(skip_corrupt=True): skipping the '
+                f'unreadable frame {img_paths[ind]!r} ({e}); the nearest '
+                'readable frame of the tracklet is used instead.',
+                logger='current',
+                level=logging.WARNING)
+            return False
+
+    def _nearest_readable(self, ind: int, img_paths: List[str],
+                          cache: Dict[int,
+                                      np.ndarray], failed: Set[int]) -> int:
+        """Return the index of the readable frame nearest to ``ind``.
+
+        Frames are tried at distance 1, 2, ... (the earlier one first).
+
+        Raises:
+            OSError: If no frame of the tracklet is readable.
+        """
+        n = len(img_paths)
+        for dist in range(1, n):
+            for cand in (ind - dist, ind + dist):
+                if not 0 <= cand < n or cand in failed:
+                    continue
+                if cand in cache or self._try_read(cand, img_paths, cache,
+                                                   failed):
+                    return cand
+        raise OSError(
+            f'No readable frame in the tracklet of {n} frames whose frame '
+            f'{img_paths[ind]!r} is unreadable (skip_corrupt=True needs at '
+            f'least one readable frame; first frame: {img_paths[0]!r}).')
 
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}('
                 f'backend_args={self.backend_args}, '
                 f"channel_order='{self.channel_order}', "
                 f"imdecode_backend='{self.imdecode_backend}', "
-                f'to_float32={self.to_float32})')
+                f'to_float32={self.to_float32}, '
+                f'skip_corrupt={self.skip_corrupt})')

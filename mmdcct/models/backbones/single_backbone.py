@@ -60,6 +60,9 @@ class SingleBackbone(BaseModule):
             tuple: ``((local, global), )`` with local features ``(N, L, C)``
             and the global feature ``(N, C)``.
         """
-        return (CoupledBackbone._split(self.backbone, self.backbone(x),
-                                       self.global_type, 'backbone',
-                                       owner='SingleBackbone'), )
+        return (CoupledBackbone._split(
+            self.backbone,
+            self.backbone(x),
+            self.global_type,
+            'backbone',
+            owner='SingleBackbone'), )

@@ -40,33 +40,52 @@ class VideoReIDDataPreprocessor(BaseDataPreprocessor):
         self.register_buffer('std', torch.tensor(std).view(1, 1, 3, 1, 1),
                              False)
 
+    def _normalize(self, inputs: torch.Tensor) -> torch.Tensor:
+        """Move ``(..., 3, H, W)`` uint8 frames to the device, normalise."""
+        inputs = inputs.to(self.device, non_blocking=self._non_blocking)
+        if self.to_rgb:
+            inputs = inputs.flip(-3)
+        mean, std = self.mean.view(3, 1, 1), self.std.view(3, 1, 1)
+        return (inputs.float() - mean) / std
+
     def forward(self, data: dict, training: bool = False) -> dict:
         """Preprocess a batch from the dataloader.
 
         Args:
-            data (dict): ``inputs`` (list of ``(T, 3, H, W)`` tensors or a
+            data (dict): ``inputs`` (list of ``(T_i, 3, H, W)`` tensors or a
                 ``(B, T, 3, H, W)`` tensor) and ``data_samples``.
             training (bool): Whether this is a training step.
 
         Returns:
             dict: ``inputs`` float tensor ``(B, T, 3, H, W)`` on the device
-            and ``data_samples`` on the device.
+            and ``data_samples`` on the device. In testing, tracklets whose
+            frame counts differ (dense sampling gives each tracklet its own
+            number of clips) stay a list of ``(T_i, 3, H, W)`` tensors.
         """
         inputs: Union[torch.Tensor, list] = data['inputs']
         if isinstance(inputs, (list, tuple)):
             shapes = {tuple(x.shape) for x in inputs}
-            if len(shapes) != 1:
+            frame_shapes = {shape[1:] for shape in shapes}
+            if len(frame_shapes) != 1 or len(next(iter(frame_shapes))) != 3:
                 raise ValueError(
                     'VideoReIDDataPreprocessor: tracklets in a batch must '
-                    f'have the same (T, 3, H, W) shape, got {sorted(shapes)}')
-            inputs = torch.stack(list(inputs))
-        if inputs.dim() != 5 or inputs.shape[2] != 3:
-            raise ValueError('VideoReIDDataPreprocessor expects inputs of '
-                             f'shape (B, T, 3, H, W), got {tuple(inputs.shape)}')
-        inputs = inputs.to(self.device, non_blocking=self._non_blocking)
-        if self.to_rgb:
-            inputs = inputs.flip(2)
-        inputs = (inputs.float() - self.mean) / self.std
+                    'have frames of one (3, H, W) shape, got '
+                    f'{sorted(shapes)}')
+            if len(shapes) != 1:
+                if training:
+                    raise ValueError(
+                        'VideoReIDDataPreprocessor: training tracklets in a '
+                        'batch must have the same number of frames, got '
+                        f'{sorted(s[0] for s in shapes)}')
+                inputs = [self._normalize(x) for x in inputs]
+            else:
+                inputs = torch.stack(list(inputs))
+        if isinstance(inputs, torch.Tensor):
+            if inputs.dim() != 5 or inputs.shape[2] != 3:
+                raise ValueError(
+                    'VideoReIDDataPreprocessor expects inputs of shape '
+                    f'(B, T, 3, H, W), got {tuple(inputs.shape)}')
+            inputs = self._normalize(inputs)
         data_samples: Optional[list] = data.get('data_samples')
         if data_samples is not None:
             data_samples = self.cast_data(data_samples)

@@ -149,41 +149,51 @@ class VideoReID(BaseModel):
         return torch.cat(parts, dim=1)
 
     def extract_test_feat(
-            self,
-            inputs: torch.Tensor,
-            data_samples: Optional[Sequence[VideoReIDDataSample]] = None
+        self,
+        inputs: Union[torch.Tensor, Sequence[torch.Tensor]],
+        data_samples: Optional[Sequence[VideoReIDDataSample]] = None
     ) -> torch.Tensor:
         """One feature per tracklet, averaging multi-clip (dense) inputs.
 
         Args:
-            inputs (torch.Tensor): ``(B, K·T, 3, H, W)`` where ``K`` is the
-                ``num_clips`` of the data samples (1 unless dense sampling).
+            inputs (torch.Tensor | Sequence[torch.Tensor]): ``(B, K·T, 3, H,
+                W)``, or a list of ``(K_i·T, 3, H, W)`` tensors when the
+                tracklets have different clip counts ``K_i``.
             data_samples (Sequence[VideoReIDDataSample], optional): Their
-                ``num_clips`` meta field gives ``K``.
+                ``num_clips`` meta field gives ``K_i`` (1 if absent).
 
         Returns:
-            torch.Tensor: Features, shape ``(B, C)``.
+            torch.Tensor: Features, shape ``(B, C)``. The clips of all
+            tracklets are run together, at most
+            ``test_cfg.max_clips_per_forward`` clips per backbone call.
         """
-        feature = self.test_cfg['feature']
-        num_clips = 1
+        tracklets = list(inputs)
         if data_samples:
-            counts = {int(ds.get('num_clips', 1)) for ds in data_samples}
-            if len(counts) != 1:
-                raise ValueError('All tracklets of a test batch must have the '
-                                 f'same num_clips, got {sorted(counts)}')
-            num_clips = counts.pop()
-        num_tracklets, total_frames = inputs.shape[:2]
-        if total_frames % num_clips:
-            raise ValueError(f'{total_frames} frames per tracklet cannot be '
-                             f'split into num_clips={num_clips} clips')
-        clips = inputs.reshape(num_tracklets * num_clips,
-                               total_frames // num_clips, *inputs.shape[2:])
+            clip_counts = [int(ds.get('num_clips', 1)) for ds in data_samples]
+        else:
+            clip_counts = [1] * len(tracklets)
+        clips = []
+        for tracklet, count in zip(tracklets, clip_counts):
+            if tracklet.shape[0] % count:
+                raise ValueError(
+                    f'{tracklet.shape[0]} frames of a tracklet cannot be '
+                    f'split into num_clips={count} clips')
+            clips.append(
+                tracklet.view(count, tracklet.shape[0] // count,
+                              *tracklet.shape[1:]))
+        clip_lens = {c.shape[1] for c in clips}
+        if len(clip_lens) != 1:
+            raise ValueError('All clips of a test batch must have the same '
+                             f'number of frames, got {sorted(clip_lens)}')
+        clips = torch.cat(clips)
+        feature = self.test_cfg['feature']
         step = max(1, int(self.test_cfg['max_clips_per_forward']))
         feats = torch.cat([
             self._clip_features(clips[i:i + step], feature)
             for i in range(0, len(clips), step)
         ])
-        return feats.view(num_tracklets, num_clips, -1).mean(dim=1)
+        return torch.stack(
+            [f.mean(dim=0) for f in feats.split(clip_counts)])
 
     # ------------------------------------------------------------------
     # BaseModel API

@@ -88,3 +88,44 @@ def test_load_real_jpgs(tmp_path):
     assert [im.shape for im in out['imgs']] == [(256, 128, 3)] * 4
     means = [float(im.mean()) for im in out['imgs']]
     assert means == pytest.approx([2, 62, 62, 182], abs=3)
+
+
+def _corrupt(path):
+    with open(path, 'wb') as f:
+        f.write(b'not an image')
+
+
+def test_skip_corrupt_uses_nearest_readable_frame(tmp_path, mmlogger_messages):
+    paths = _write_frames(tmp_path, 5)
+    _corrupt(paths[2])
+    _corrupt(paths[3])
+    t = LoadTrackletFrames(skip_corrupt=True)
+    out = t(dict(img_paths=paths, frame_inds=np.array([0, 2, 3, 3, 4])))
+    # frame 2 -> frame 1 (earlier on ties), frame 3 -> frame 4
+    assert [int(im[0, 0, 0]) for im in out['imgs']] == [0, 10, 40, 40, 40]
+    assert out['replaced_frames'] == {paths[2]: paths[1], paths[3]: paths[4]}
+    ids = [id(im) for im in out['imgs']]
+    assert len(ids) == len(set(ids))  # no aliases
+    warnings = [m for m in mmlogger_messages if m.startswith('WARNING')]
+    assert len(warnings) == 2  # one per unreadable file
+    assert paths[2] in warnings[0] and paths[3] in warnings[1]
+    assert 'skipping the unreadable frame' in warnings[0]
+    assert 'skip_corrupt=True' in repr(t)
+
+
+def test_skip_corrupt_missing_file_and_all_unreadable(tmp_path,
+                                                      mmlogger_messages):
+    paths = _write_frames(tmp_path, 2)
+    missing = str(tmp_path / 'gone_0002.png')
+    t = LoadTrackletFrames(skip_corrupt=True)
+    out = t(dict(img_paths=paths + [missing], frame_inds=np.array([2])))
+    assert int(out['imgs'][0][0, 0, 0]) == 10
+    assert any('gone_0002.png' in m for m in mmlogger_messages)
+    for p in paths:
+        _corrupt(p)
+    with pytest.raises(OSError, match='No readable frame') as exc:
+        t(dict(img_paths=paths + [missing], frame_inds=np.array([0])))
+    assert paths[0] in str(exc.value)
+    # without skip_corrupt the first unreadable file is named
+    with pytest.raises(OSError, match='0000.png'):
+        LoadTrackletFrames()(dict(img_paths=paths))

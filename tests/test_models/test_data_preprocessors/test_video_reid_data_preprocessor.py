@@ -28,10 +28,22 @@ def test_to_rgb_and_tensor_input():
     assert out['inputs'].flatten().tolist() == [2.0, 1.0, 0.0]
 
 
+def test_variable_frame_counts_stay_a_list_in_testing_only():
+    pre = VideoReIDDataPreprocessor(mean=(1, 1, 1), std=(2, 2, 2))
+    inputs = [torch.full((8, 3, 4, 2), 5, dtype=torch.uint8),
+              torch.full((16, 3, 4, 2), 7, dtype=torch.uint8)]
+    out = pre(dict(inputs=inputs), training=False)
+    assert [x.shape[0] for x in out['inputs']] == [8, 16]
+    assert out['inputs'][0].unique().tolist() == [2.0]
+    assert out['inputs'][1].unique().tolist() == [3.0]
+    with pytest.raises(ValueError, match='same number of frames'):
+        pre(dict(inputs=inputs), training=True)
+
+
 def test_errors():
     pre = VideoReIDDataPreprocessor()
-    with pytest.raises(ValueError, match='same'):
-        pre(dict(inputs=[torch.zeros(4, 3, 8, 6), torch.zeros(2, 3, 8, 6)]))
+    with pytest.raises(ValueError, match=r'one \(3, H, W\) shape'):
+        pre(dict(inputs=[torch.zeros(4, 3, 8, 6), torch.zeros(4, 3, 8, 5)]))
     with pytest.raises(ValueError, match=r'\(B, T, 3, H, W\)'):
         pre(dict(inputs=torch.zeros(2, 3, 8, 6)))
     with pytest.raises(ValueError, match='3 values'):

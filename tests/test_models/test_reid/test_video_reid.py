@@ -95,6 +95,22 @@ def test_multi_clip_features_are_averaged_in_bounded_chunks():
     assert torch.allclose(feats, per_clip.view(2, 3, -1).mean(1), atol=1e-5)
 
 
+def test_dense_batch_with_different_clip_counts():
+    model = coupled_model(test_cfg=dict(max_clips_per_forward=2))
+    model.eval()
+    short, long = batch(1, num_clips=1), batch(1, num_clips=3)
+    data = dict(inputs=short['inputs'] + long['inputs'],
+                data_samples=short['data_samples'] + long['data_samples'])
+    with torch.no_grad():
+        feats = model(**model.data_preprocessor(data, False), mode='tensor')
+        alone = [
+            model(**model.data_preprocessor(b, False), mode='tensor')
+            for b in (short, long)
+        ]
+    assert feats.shape == (2, 544)
+    assert torch.allclose(feats, torch.cat(alone), atol=1e-5)
+
+
 def test_bad_configuration_errors():
     with pytest.raises(ValueError, match='test_cfg.feature'):
         coupled_model(test_cfg=dict(feature='everything'))

@@ -1,0 +1,182 @@
+"""Every config under configs/ (except _base_) loads, builds without
+downloading weights and is self-consistent (registered types, T of the
+sampler vs HTA, branch widths vs neck / head widths, identity counts)."""
+import glob
+import os
+import os.path as osp
+from typing import Any, Dict, List, Tuple
+
+import pytest
+import torch
+from mmengine.config import Config
+
+from mmdcct.registry import (DATA_SAMPLERS, DATASETS, METRICS, MODELS,
+                             TRANSFORMS)
+from mmdcct.utils import register_all_modules
+from mmdcct.utils.config_utils import remove_pretrained_init
+
+register_all_modules()
+
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+CONFIG_ROOT = osp.join(REPO, 'configs')
+CONFIGS = sorted(
+    osp.relpath(path, REPO)
+    for path in glob.glob(osp.join(CONFIG_ROOT, '**', '*.py'), recursive=True)
+    if '_base_' not in path.split(os.sep))
+
+#: Training identities of each dataset (per split for iLIDS-VID / PRID).
+NUM_TRAIN_IDS = {
+    'MARS': 625,
+    'DukeMTMCVideoReID': 702,
+    'iLIDSVID': 150,
+    'PRID2011': 89,
+}
+
+OPENMMLAB_URL = 'https://download.openmmlab.com/'
+
+
+def load(path: str) -> Config:
+    return Config.fromfile(osp.join(REPO, path))
+
+
+def find(node: Any, type_name: str) -> List[dict]:
+    """Every dict with ``type=type_name`` at any depth of ``node``."""
+    found = []
+    if isinstance(node, dict):
+        if node.get('type') == type_name:
+            found.append(node)
+        for value in node.values():
+            found.extend(find(value, type_name))
+    elif isinstance(node, (list, tuple)):
+        for value in node:
+            found.extend(find(value, type_name))
+    return found
+
+
+def transform_types(pipeline: List[dict]) -> List[str]:
+    """Types of a pipeline's transforms, nested ones included."""
+    types = []
+    for step in pipeline:
+        types.append(step['type'])
+        types.extend(transform_types(step.get('transforms', [])))
+    return types
+
+
+def is_demo(path: str) -> bool:
+    return 'demo' in osp.basename(path)
+
+
+def branches(model_cfg: dict) -> List[Tuple[str, dict]]:
+    """``(name, cfg)`` of each backbone branch of a model config."""
+    backbone = model_cfg['backbone']
+    if backbone['type'] == 'SingleBackbone':
+        return [('backbone', backbone['backbone'])]
+    return [('cnn', backbone['cnn']), ('transformer', backbone['transformer'])]
+
+
+def test_configs_are_found():
+    names = {osp.basename(p) for p in CONFIGS}
+    for required in ('dcct_r50-vit-b_2xb8-50e_mars.py', 'dcct_mars.py',
+                     'dcct_demo.py', 'dcct_r50-vit-b_1xb32-adam-400e_mars.py',
+                     'dcct_r50-vit-b_2xb8-50e_duke-video.py',
+                     'dcct_r50-vit-b_2xb8-50e_ilids-vid.py',
+                     'dcct_r50-vit-b_2xb8-50e_prid2011.py'):
+        assert required in names
+    assert sum(p.startswith('configs/dcct/ablations/') for p in CONFIGS) >= 20
+
+
+def test_remove_pretrained_init_leaves_nothing_to_download():
+    cfg = load('configs/dcct/ablations/coupled_densenet121-swin-l_'
+               '2xb8-50e_mars.py')
+    assert find(cfg.model.to_dict(), 'Pretrained')
+    stripped = remove_pretrained_init(cfg.model)
+    assert not find(stripped, 'Pretrained')
+    assert 'Pretrained' not in repr(stripped)
+    assert find(cfg.model.to_dict(), 'Pretrained')  # input left as it was
+
+
+@pytest.mark.parametrize('path', CONFIGS)
+def test_data_settings_are_registered_and_consistent(path):
+    cfg = load(path)
+    frame_counts = set()
+    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        dataset = cfg[loader]['dataset']
+        assert DATASETS.get(dataset['type']) is not None, (
+            f"{loader}.dataset.type={dataset['type']!r} is not registered")
+        sampler = cfg[loader].get('sampler')
+        if sampler is not None:
+            assert DATA_SAMPLERS.get(sampler['type']) is not None, sampler
+        for name in transform_types(dataset['pipeline']):
+            assert TRANSFORMS.get(name) is not None, (
+                f'{loader}: transform {name!r} is not registered')
+        for sampling in find(dataset['pipeline'], 'RestrictedRandomSampling'):
+            frame_counts.add(sampling['num_frames'])
+    for evaluator in ('val_evaluator', 'test_evaluator'):
+        metrics = cfg[evaluator]
+        for metric in metrics if isinstance(metrics, list) else [metrics]:
+            assert METRICS.get(metric['type']) is not None, metric
+    # one T for train and test, and HTA's position embeddings built for it
+    assert len(frame_counts) == 1, frame_counts
+    neck = cfg.model.get('temporal_neck')
+    if neck is not None and neck.get('num_frames') is not None:
+        assert neck['num_frames'] == frame_counts.pop(), (
+            'temporal_neck.num_frames differs from the sampler\'s num_frames')
+    # the classifier covers the training identities
+    if not is_demo(path):
+        dataset_type = cfg.train_dataloader.dataset.type
+        assert cfg.model.head.num_classes == NUM_TRAIN_IDS[dataset_type]
+
+
+_BRANCH_WIDTHS: Dict[str, Tuple[int, ...]] = {}
+
+
+def branch_widths(model: torch.nn.Module, cfg: Config) -> Tuple[int, ...]:
+    """Channels of each branch's global feature on one test-size frame."""
+    key = repr(remove_pretrained_init(cfg.model.backbone))
+    if key not in _BRANCH_WIDTHS:
+        resize = find(cfg.test_dataloader.dataset.pipeline, 'mmcv.Resize')
+        width, height = resize[0]['scale']
+        model.backbone.eval()
+        with torch.no_grad():
+            feats = model.backbone(torch.zeros(1, 3, height, width))
+        _BRANCH_WIDTHS[key] = tuple(glob.shape[-1] for _, glob in feats)
+    return _BRANCH_WIDTHS[key]
+
+
+@pytest.mark.parametrize('path', CONFIGS)
+def test_model_builds_without_downloads_and_widths_match(path):
+    cfg = load(path)
+    model_cfg = cfg.model.to_dict()
+
+    # real pretrained weights in every branch (the demos train from scratch)
+    for name, branch in branches(model_cfg):
+        init = branch.get('init_cfg')
+        if is_demo(path):
+            assert init is None, f'{name}: the demo must not download'
+            continue
+        assert init and init['type'] == 'Pretrained', name
+        assert init['checkpoint'].startswith(OPENMMLAB_URL), init
+        assert init['checkpoint'].endswith('.pth'), init
+
+    model = MODELS.build(remove_pretrained_init(model_cfg))
+    assert type(model).__name__ == 'VideoReID'
+
+    widths = branch_widths(model, cfg)
+    head = model.head
+    if type(head).__name__ == 'VideoReIDHead':
+        assert head.in_channels == widths
+        assert model.spatial_neck is None and model.temporal_neck is None
+        return
+    assert head.frame_channels == widths
+    spatial = model.spatial_neck
+    if spatial is not None:
+        assert spatial.in_channels == widths
+        assert head.spatial_channels == widths  # CCA / SAP keep the widths
+    temporal = model.temporal_neck
+    if temporal is None:
+        assert head.video_channels is None
+        assert head.ld_cfg is None and head.fd_cfg is None
+        assert model.test_cfg['feature'] != 'final'
+    else:
+        assert temporal.in_channels == widths
+        assert head.video_channels == temporal.out_channels
