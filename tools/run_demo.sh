@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-CONFIG=${1:-configs/dcct/coupled_demo.py}
+CONFIG=${1:-configs/dcct/dcct_demo.py}
 DATA_ROOT=${DATA_ROOT:-data/demo/MARS}
 WORK_DIR=${WORK_DIR:-work_dirs/$(basename "$CONFIG" .py)}
 

@@ -12,9 +12,6 @@
 #   --cfg-options model.head.loss_ld=None model.head.loss_fd=None
 #   (and model.head.loss_ld.weight=1 model.head.loss_fd.weight=1 for their
 #   lambda=1 with the terms on).
-# - The frame sampling: their random-interval (train) / begin-interval (test)
-#   sampling is not a mode of RestrictedRandomSampling yet, so the paper's
-#   restricted random sampling is used.
 # - HTA's attention keeps the standard output projection; theirs omits it
 #   (model.temporal_neck.attn_out_proj=False).
 _base_ = [
@@ -31,13 +28,16 @@ model = dict(
     temporal_neck=dict(num_frames=num_frames),
     head=dict(num_classes=625))  # MARS train identities
 
-# The authors' augmentation (the variant of spec §6): bilinear resize and
-# random erasing only - no flip, no pad/crop. The erasing rectangle is drawn
-# once per tracklet (TrackletBroadcaster), as in their code. Same transforms
-# as configs/_base_/datasets/mars.py otherwise.
+# The authors' data path (the variants of spec §6). Frames: their random-
+# interval sampling (T random frames of a window of T*s consecutive ones,
+# s = 8 halved while the tracklet is too short) instead of the paper's
+# restricted random sampling (mode='random'). Augmentation: bilinear resize
+# and random erasing only - no flip, no pad/crop; the erasing rectangle is
+# drawn once per tracklet (TrackletBroadcaster), as in their code. Same
+# transforms as configs/_base_/datasets/mars.py otherwise.
 train_pipeline = [
     dict(type='RestrictedRandomSampling', num_frames=num_frames,
-         mode='random'),
+         mode='random_interval', max_interval=8),
     dict(type='LoadTrackletFrames'),
     dict(
         type='TrackletBroadcaster',
@@ -52,10 +52,13 @@ train_pipeline = [
     dict(type='PackVideoReIDInputs'),
 ]
 
-# ... and a bilinear resize at test time (the paper: bicubic).
+# Test: their begin-interval frames 0, s, ..., (T-1)s with the largest s of
+# 8, 4, 2, 1 that fits (the paper: the first frame of each of T chunks) and
+# a bilinear resize (the paper: bicubic). Their dense test is
+# mode='dense_strided'.
 test_pipeline = [
     dict(type='RestrictedRandomSampling', num_frames=num_frames,
-         mode='begin'),
+         mode='begin_interval', max_interval=8),
     dict(type='LoadTrackletFrames'),
     dict(
         type='TrackletBroadcaster',

@@ -35,5 +35,7 @@ model = dict(
             type='TripletLoss', margin=0.3, distance='cosine',
             loss_weight=1.0),
         loss_ld=dict(weight=0.1, tau=0.3),
-        loss_fd=dict(weight=0.1, mode='l2')),
+        loss_fd=dict(weight=0.1, mode='l2'),
+        # spec §4: the BN-neck shift is frozen on the ViT base feature only
+        freeze_bias=dict(frame=(False, True), spatial=False, video=False)),
     test_cfg=dict(feature='all'))
