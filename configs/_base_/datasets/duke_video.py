@@ -1,89 +1,22 @@
 # DukeMTMC-VideoReID (Wu et al., CVPR 2018). `data_root` holds
 # DukeMTMC-VideoReID/{train,query,gallery}/<pid>/<tracklet>/*.jpg as the
-# official release unpacks them. The paper's recipe (same as MARS): RRS with
-# T = 8, 256x128 bicubic, pad 10 + crop, flip, random erasing (one draw per
-# tracklet), 8 ids x 2 tracklets, cosine distance.
+# official release unpacks them. The paper's recipe is MARS's (RRS with
+# T = 8, 256x128 bicubic, pad 10 + crop, flip, random erasing with one draw
+# per tracklet, 8 ids x 2 tracklets, cosine distance), so the pipelines and
+# loaders are inherited; only the dataset and its protocol differ.
+_base_ = ['./mars.py']
+
 dataset_type = 'DukeMTMCVideoReID'
 data_root = 'data/dukemtmc-vidreid'
-num_frames = 8  # T frames per tracklet (restricted random sampling)
-img_scale = (128, 256)  # (w, h)
 
-data_preprocessor = dict(
-    type='VideoReIDDataPreprocessor',
-    mean=[123.675, 116.28, 103.53],
-    std=[58.395, 57.12, 57.375])
+train_dataloader = dict(dataset=dict(type=dataset_type, data_root=data_root))
 
-# The paper's augmentation: resize 256x128 (bicubic), pad 10 + random crop,
-# flip 0.5, random erasing 0.5 - one random draw for all frames of a tracklet.
-train_pipeline = [
-    dict(type='RestrictedRandomSampling', num_frames=num_frames,
-         mode='random'),
-    dict(type='LoadTrackletFrames'),
-    dict(
-        type='TrackletBroadcaster',
-        transforms=[
-            dict(type='mmcv.Resize', scale=img_scale, keep_ratio=False,
-                 interpolation='bicubic'),
-            dict(type='mmpretrain.RandomCrop',
-                 crop_size=(img_scale[1], img_scale[0]), padding=10),
-            dict(type='mmcv.RandomFlip', prob=0.5, direction='horizontal'),
-            dict(type='mmpretrain.RandomErasing', erase_prob=0.5,
-                 min_area_ratio=0.02, max_area_ratio=0.4,
-                 aspect_range=(0.3, 3.3), mode='const',
-                 fill_color=(124, 116, 104)),
-        ]),
-    dict(type='PackVideoReIDInputs'),
-]
-
-test_pipeline = [
-    dict(type='RestrictedRandomSampling', num_frames=num_frames,
-         mode='begin'),
-    dict(type='LoadTrackletFrames'),
-    dict(
-        type='TrackletBroadcaster',
-        transforms=[
-            dict(type='mmcv.Resize', scale=img_scale, keep_ratio=False,
-                 interpolation='bicubic'),
-        ]),
-    dict(type='PackVideoReIDInputs'),
-]
-
-# Dense test (every frame, clips of T averaged by the model; tracklets of a
-# batch may have different clip counts, the model caps clips per forward
-# with model.test_cfg.max_clips_per_forward), e.g.
-# --cfg-options test_dataloader.dataset.pipeline.0.mode=dense
-
-# P=8 identities x K=2 tracklets = 16 tracklets per step, as in the paper
-# (on 2 GPUs: 8 per GPU = 4 ids x 2 tracklets each).
-train_dataloader = dict(
-    batch_size=8,
-    num_workers=4,
-    sampler=dict(type='IdentityBalancedSampler', num_instances=2),
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        split='train',
-        pipeline=train_pipeline),
-    drop_last=True,
-)
-
-# query + gallery in one pass; each tracklet is embedded once and the metric
-# splits them by the `is_query` / `is_gallery` flags. The gallery holds the
-# 702 query identities and 408 distractor identities.
+# The gallery holds the 702 query identities and 408 distractor identities.
 val_dataloader = dict(
-    batch_size=16,
-    num_workers=4,
-    sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(
         type=dataset_type,
         data_root=data_root,
-        split='test',
         # the Duke protocol: every query has a cross-camera match in the
         # gallery, the query tracklets are not appended to it
-        gallery_includes_query=False,
-        pipeline=test_pipeline),
-)
-val_evaluator = dict(type='VideoReIDMetric', distance='cosine')
-
+        gallery_includes_query=False))
 test_dataloader = val_dataloader
-test_evaluator = val_evaluator
