@@ -127,3 +127,40 @@ def mmlogger_messages():
         yield handler.messages
     finally:
         logger.removeHandler(handler)
+
+
+@pytest.fixture
+def tiny_video_reid_cfg():
+    """Factory of a tiny Coupled ``VideoReID`` config for 32x16 frames
+    (ResNet-18 with 16 base channels + a 1-layer ViT, 8x8 patches)."""
+
+    def make(num_classes: int, **kwargs) -> dict:
+        cfg = dict(
+            type='VideoReID',
+            backbone=dict(
+                type='CoupledBackbone',
+                cnn=dict(
+                    type='mmpretrain.ResNet',
+                    depth=18,
+                    stem_channels=16,
+                    base_channels=16,
+                    strides=(1, 2, 2, 1),
+                    out_indices=(3, )),
+                transformer=dict(
+                    type='mmpretrain.VisionTransformer',
+                    arch=dict(
+                        embed_dims=32,
+                        num_layers=1,
+                        num_heads=2,
+                        feedforward_channels=64),
+                    img_size=(32, 16),
+                    patch_size=8,
+                    out_type='raw')),
+            head=dict(
+                type='VideoReIDHead',
+                num_classes=num_classes,
+                in_channels=(128, 32)))
+        cfg.update(kwargs)
+        return cfg
+
+    return make

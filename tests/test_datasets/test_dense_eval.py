@@ -13,29 +13,6 @@ from mmdcct.utils import register_all_modules
 
 register_all_modules()
 
-TINY_MODEL = dict(
-    type='VideoReID',
-    backbone=dict(
-        type='CoupledBackbone',
-        cnn=dict(
-            type='mmpretrain.ResNet',
-            depth=18,
-            stem_channels=16,
-            base_channels=16,
-            strides=(1, 2, 2, 1),
-            out_indices=(3, )),
-        transformer=dict(
-            type='mmpretrain.VisionTransformer',
-            arch=dict(
-                embed_dims=32,
-                num_layers=1,
-                num_heads=2,
-                feedforward_channels=64),
-            img_size=(32, 16),
-            patch_size=8,
-            out_type='raw')),
-    head=dict(type='VideoReIDHead', num_classes=2, in_channels=(128, 32)),
-    test_cfg=dict(max_clips_per_forward=2))
 
 
 @pytest.fixture(scope='module')
@@ -51,7 +28,7 @@ def dense_root(tmp_path_factory):
         seed=0)['out_dir']
 
 
-def test_dense_clips_are_averaged_per_tracklet(dense_root):
+def test_dense_clips_are_averaged_per_tracklet(dense_root, tiny_video_reid_cfg):
     torch.manual_seed(0)
     dataset = DATASETS.build(
         dict(
@@ -72,7 +49,9 @@ def test_dense_clips_are_averaged_per_tracklet(dense_root):
     assert item['data_samples'].num_clips == 3  # ceil(23 / 8)
     assert item['inputs'].shape == (3 * 8, 3, 32, 16)
 
-    model = MODELS.build(TINY_MODEL)
+    model = MODELS.build(
+        tiny_video_reid_cfg(
+            num_classes=2, test_cfg=dict(max_clips_per_forward=2)))
     model.eval()
     calls = []
     model.backbone.register_forward_hook(

@@ -13,29 +13,6 @@ from mmdcct.utils import register_all_modules
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-MODEL = dict(
-    type='VideoReID',
-    backbone=dict(
-        type='CoupledBackbone',
-        cnn=dict(
-            type='mmpretrain.ResNet',
-            depth=18,
-            stem_channels=16,
-            base_channels=16,
-            strides=(1, 2, 2, 1),
-            out_indices=(3, )),
-        transformer=dict(
-            type='mmpretrain.VisionTransformer',
-            arch=dict(
-                embed_dims=32,
-                num_layers=1,
-                num_heads=2,
-                feedforward_channels=64),
-            img_size=(32, 16),
-            patch_size=8,
-            out_type='raw')),
-    head=dict(type='VideoReIDHead', num_classes=5, in_channels=(128, 32)))
-
 CONFIG = """
 default_scope = 'mmdcct'
 model = {model!r}
@@ -70,14 +47,15 @@ def _load_tool():
 
 
 @pytest.fixture
-def setup(tmp_path, synthetic_ilids_vid):
+def setup(tmp_path, synthetic_ilids_vid, tiny_video_reid_cfg):
     register_all_modules()
+    model_cfg = tiny_video_reid_cfg(num_classes=5)
     config = tmp_path / 'tiny_ilids.py'
     config.write_text(
-        CONFIG.format(model=MODEL, data_root=synthetic_ilids_vid['out_dir']))
+        CONFIG.format(model=model_cfg, data_root=synthetic_ilids_vid['out_dir']))
     for split in (0, 1):
         torch.manual_seed(split)
-        model = MODELS.build(MODEL)
+        model = MODELS.build(model_cfg)
         ckpt = tmp_path / f'x_split{split}' / 'epoch_1.pth'
         ckpt.parent.mkdir()
         torch.save(dict(state_dict=model.state_dict(), meta=dict()), ckpt)
