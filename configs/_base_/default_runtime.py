@@ -17,6 +17,9 @@ default_hooks = dict(
     sampler_seed=dict(type='DistSamplerSeedHook'),
 )
 
+# stop at the first NaN/Inf loss term, before it can be checkpointed
+custom_hooks = [dict(type='CheckInvalidLossTermsHook')]
+
 # configure environment
 env_cfg = dict(
     # whether to enable cudnn benchmark

@@ -1,4 +1,5 @@
 """Engine components: hooks, loops and optimiser helpers (``mmdcct.registry``
 HOOKS / LOOPS / OPTIM_WRAPPERS)."""
+from .hooks import *  # noqa: F401,F403
 
-__all__ = []
+__all__ = ['CheckInvalidLossTermsHook']
