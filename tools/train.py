@@ -10,7 +10,7 @@ from mmengine.utils import digit_version
 from mmengine.utils.dl_utils import TORCH_VERSION
 
 import mmdcct  # noqa: F401  (allow-lists checkpoint types, quiet warnings)
-from mmdcct.utils import setup_cpu_distributed
+from mmdcct.utils import setup_cpu_distributed, validate_config
 
 
 def parse_args():
@@ -147,6 +147,9 @@ def main():
 
     # merge cli arguments to config
     cfg = merge_args(cfg, args)
+
+    # contradictory settings fail here, naming both values
+    validate_config(cfg)
 
     # CPU-only machines: gloo process group and a CPU-friendly DDP wrapper
     setup_cpu_distributed(cfg, args.launcher)

@@ -17,8 +17,12 @@ default_hooks = dict(
     sampler_seed=dict(type='DistSamplerSeedHook'),
 )
 
+# fail fast if the classifier width differs from the training identities;
 # stop at the first NaN/Inf loss term, before it can be checkpointed
-custom_hooks = [dict(type='CheckInvalidLossTermsHook')]
+custom_hooks = [
+    dict(type='NumClassesCheckHook'),
+    dict(type='CheckInvalidLossTermsHook'),
+]
 
 # configure environment
 env_cfg = dict(

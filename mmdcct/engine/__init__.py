@@ -2,4 +2,4 @@
 HOOKS / LOOPS / OPTIM_WRAPPERS)."""
 from .hooks import *  # noqa: F401,F403
 
-__all__ = ['CheckInvalidLossTermsHook']
+__all__ = ['CheckInvalidLossTermsHook', 'NumClassesCheckHook']
