@@ -8,10 +8,12 @@ warnings.filterwarnings(
     message=r'Fail to import ``MultiScaleDeformableAttention``',
     category=UserWarning)
 
-from .utils.checkpoint_safety import register_checkpoint_safe_globals  # noqa
+from .utils.checkpoint_safety import (  # noqa: E402
+    install_safe_checkpoint_loading, register_checkpoint_safe_globals)
 from .version import __version__, version_info  # noqa: E402
 
-# Resume / load_from / test must work with torch's weights_only loading.
-register_checkpoint_safe_globals()
+# Resume / load_from / Pretrained / test load weights-only: MMEngine's own
+# types are allow-listed, anything else is refused (see checkpoint_safety).
+install_safe_checkpoint_loading()
 
 __all__ = ['__version__', 'version_info']

@@ -45,7 +45,10 @@ RUNNER_CONSTRUCTORS = Registry(
     parent=MMENGINE_RUNNER_CONSTRUCTORS,
     locations=['mmdcct.engine'])
 LOOPS = Registry('loop', parent=MMENGINE_LOOPS, locations=['mmdcct.engine'])
-HOOKS = Registry('hook', parent=MMENGINE_HOOKS, locations=['mmdcct.engine'])
+HOOKS = Registry(
+    'hook',
+    parent=MMENGINE_HOOKS,
+    locations=['mmdcct.engine', 'mmdcct.visualization'])
 LOG_PROCESSORS = Registry(
     'log processor',
     parent=MMENGINE_LOG_PROCESSORS,

@@ -10,7 +10,8 @@ from mmengine.utils import digit_version
 from mmengine.utils.dl_utils import TORCH_VERSION
 
 import mmdcct  # noqa: F401  (allow-lists checkpoint types, quiet warnings)
-from mmdcct.utils import setup_cpu_distributed, validate_config
+from mmdcct.utils import (setup_cpu_distributed, use_resumable_train_loop,
+                          validate_config)
 
 
 def parse_args():
@@ -125,8 +126,8 @@ def merge_args(cfg, args):
             dataloader_cfg.setdefault(key, value)  # the config's win
         if args.no_pin_memory:
             dataloader_cfg['pin_memory'] = False
-        if args.no_persistent_workers or dataloader_cfg.get(
-                'num_workers', 0) == 0:
+        if args.no_persistent_workers or dataloader_cfg.get('num_workers',
+                                                            0) == 0:
             dataloader_cfg['persistent_workers'] = False
 
     set_default_dataloader_cfg(cfg, 'train_dataloader')
@@ -150,6 +151,10 @@ def main():
 
     # contradictory settings fail here, naming both values
     validate_config(cfg)
+
+    # epoch-based training resumes mid-epoch exactly (skips the trained
+    # batches, restores the RNG states); an explicit train_cfg.type wins
+    use_resumable_train_loop(cfg)
 
     # CPU-only machines: gloo process group and a CPU-friendly DDP wrapper
     setup_cpu_distributed(cfg, args.launcher)

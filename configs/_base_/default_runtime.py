@@ -9,12 +9,17 @@ default_hooks = dict(
     logger=dict(type='LoggerHook', interval=50),
     # enable the parameter scheduler.
     param_scheduler=dict(type='ParamSchedulerHook'),
-    # save a checkpoint every epoch, keep the best by mAP.
+    # save a checkpoint every epoch, keep the best by mAP. Written through a
+    # temp file + os.replace; `last_checkpoint` is updated only afterwards and
+    # old checkpoints are pruned last, so a crash never corrupts the latest.
+    # For mid-epoch checkpoints use by_epoch=False and an iteration interval.
     checkpoint=dict(
-        type='CheckpointHook', interval=1, max_keep_ckpts=3,
+        type='AtomicCheckpointHook', interval=1, max_keep_ckpts=3,
         save_best='mAP', rule='greater'),
     # set the sampler's epoch so that every epoch draws a new order.
     sampler_seed=dict(type='DistSamplerSeedHook'),
+    # rank-list pictures of the test set; `tools/test.py --show-dir` enables it
+    visualization=dict(type='VideoReIDVisualizationHook', enable=False),
 )
 
 # fail fast if the classifier width differs from the training identities;
@@ -36,6 +41,9 @@ env_cfg = dict(
 
 # set visualizer (add dict(type='TensorboardVisBackend') to plot to TB)
 vis_backends = [dict(type='LocalVisBackend')]
+# TensorBoard (pip install mmdcct[tensorboard]):
+# vis_backends = [dict(type='LocalVisBackend'),
+#                 dict(type='TensorboardVisBackend')]
 visualizer = dict(type='Visualizer', vis_backends=vis_backends)
 
 # set log level
@@ -47,5 +55,23 @@ load_from = None
 # whether to resume training from the loaded checkpoint
 resume = False
 
-# defaults to use random seed and disable `deterministic`
+# defaults to use random seed and disable `deterministic`. With a seed (and
+# deterministic=True for cuDNN / torch.use_deterministic_algorithms), two CPU
+# runs give bit-identical weights. DataLoader workers are seeded by MMEngine
+# with seed + num_workers * rank + worker_id each time they start.
 randomness = dict(seed=None, deterministic=False)
+
+# Resume (`tools/train.py --resume [CKPT]`): epoch-based train_cfg runs as
+# mmdcct.ResumableEpochBasedTrainLoop (set by tools/train.py), which skips the
+# batches a mid-epoch checkpoint already trained and restores the Python /
+# numpy / torch RNG states stored by ResumeStateHook; with num_workers=0 the
+# resumed run is bit-identical to an uninterrupted one (with workers, the
+# augmentations of the rest of the resumed epoch differ). Checkpoints load
+# with torch.load(weights_only=True); trust a legacy file explicitly with
+# MMDCCT_TRUSTED_CHECKPOINTS=/path/a.pth (see mmdcct.utils.checkpoint_safety).
+
+# Multi-GPU BatchNorm: statistics are per GPU by default. Set
+#   sync_bn = 'torch'
+# (or `--cfg-options sync_bn=torch`) to convert every BatchNorm to
+# torch.nn.SyncBatchNorm when training distributed (MMEngine Runner key; it
+# needs CUDA + NCCL and is ignored in non-distributed runs).

@@ -3,10 +3,13 @@ from typing import Optional, Union
 
 import torch.nn as nn
 from mmengine.config import Config
+from mmengine.registry import DefaultScope
 from mmengine.runner import load_checkpoint
 
 from mmdcct.registry import MODELS
 from mmdcct.utils import register_all_modules
+
+__all__ = ['init_model']
 
 
 def _strip_pretrained(cfg):
@@ -52,7 +55,9 @@ def init_model(config: Union[str, Config],
     model_cfg = config.model.copy()
     if checkpoint is not None:
         _strip_pretrained(model_cfg)
-    model = MODELS.build(model_cfg)
+    # our registries, whatever the caller's default scope is
+    with DefaultScope.overwrite_default_scope('mmdcct'):
+        model = MODELS.build(model_cfg)
     if checkpoint is not None:
         ckpt = load_checkpoint(model, checkpoint, map_location='cpu')
         model.dataset_meta = ckpt.get('meta', {}).get('dataset_meta', {})

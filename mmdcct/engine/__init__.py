@@ -1,5 +1,9 @@
 """Engine components: hooks, loops and optimiser helpers (``mmdcct.registry``
 HOOKS / LOOPS / OPTIM_WRAPPERS)."""
 from .hooks import *  # noqa: F401,F403
+from .runner import *  # noqa: F401,F403
 
-__all__ = ['CheckInvalidLossTermsHook', 'NumClassesCheckHook']
+__all__ = [
+    'AtomicCheckpointHook', 'CheckInvalidLossTermsHook',
+    'NumClassesCheckHook', 'ResumableEpochBasedTrainLoop', 'ResumeStateHook'
+]
