@@ -7,20 +7,9 @@ from mmengine.registry import DefaultScope
 from mmengine.runner import load_checkpoint
 
 from mmdcct.registry import MODELS
-from mmdcct.utils import register_all_modules
+from mmdcct.utils import register_all_modules, remove_pretrained_init
 
 __all__ = ['init_model']
-
-
-def _strip_pretrained(cfg):
-    """Drop every ``init_cfg``: the checkpoint provides all weights."""
-    if isinstance(cfg, dict):
-        cfg.pop('init_cfg', None)
-        for value in cfg.values():
-            _strip_pretrained(value)
-    elif isinstance(cfg, (list, tuple)):
-        for value in cfg:
-            _strip_pretrained(value)
 
 
 def init_model(config: Union[str, Config],
@@ -52,9 +41,9 @@ def init_model(config: Union[str, Config],
     if cfg_options is not None:
         config.merge_from_dict(cfg_options)
     register_all_modules(init_default_scope=False)
-    model_cfg = config.model.copy()
+    model_cfg = config.model
     if checkpoint is not None:
-        _strip_pretrained(model_cfg)
+        model_cfg = remove_pretrained_init(model_cfg)
     # our registries, whatever the caller's default scope is
     with DefaultScope.overwrite_default_scope('mmdcct'):
         model = MODELS.build(model_cfg)
