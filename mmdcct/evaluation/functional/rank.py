@@ -99,6 +99,21 @@ def _as_labels(x: ArrayLike, name: str, length: int) -> np.ndarray:
     return arr
 
 
+def _as_query_gallery_labels(q_pids: ArrayLike, q_camids: ArrayLike,
+                             g_pids: ArrayLike, g_camids: ArrayLike,
+                             num_query: int, num_gallery: int) -> tuple:
+    """Validate and convert the id / camera vectors of query and gallery.
+
+    Returns:
+        tuple: ``q_pids``, ``q_camids`` (shape ``(Q,)``), ``g_pids``,
+        ``g_camids`` (shape ``(G,)``) as numpy arrays.
+    """
+    return (_as_labels(q_pids, 'q_pids', num_query),
+            _as_labels(q_camids, 'q_camids', num_query),
+            _as_labels(g_pids, 'g_pids', num_gallery),
+            _as_labels(g_camids, 'g_camids', num_gallery))
+
+
 def _as_distmat(distmat: ArrayLike) -> np.ndarray:
     """Convert the distance matrix to a float32/float64 numpy array.
 
@@ -628,10 +643,8 @@ def evaluate_rank(
     if num_query == 0 or num_gallery == 0:
         raise ValueError(f'Empty query or gallery: distmat has shape '
                          f'{dist.shape}.')
-    q_pids = _as_labels(q_pids, 'q_pids', num_query)
-    q_camids = _as_labels(q_camids, 'q_camids', num_query)
-    g_pids = _as_labels(g_pids, 'g_pids', num_gallery)
-    g_camids = _as_labels(g_camids, 'g_camids', num_gallery)
+    q_pids, q_camids, g_pids, g_camids = _as_query_gallery_labels(
+        q_pids, q_camids, g_pids, g_camids, num_query, num_gallery)
     topk = _normalize_topk(topk)
     rows_per_chunk = _chunk_rows(num_gallery, chunk_size)
     num_threads = num_threads or _default_num_threads()
@@ -690,10 +703,8 @@ def evaluate_rank_from_features(
     if num_query == 0 or num_gallery == 0:
         raise ValueError(f'Empty query ({num_query}) or gallery '
                          f'({num_gallery}).')
-    q_pids = _as_labels(q_pids, 'q_pids', num_query)
-    q_camids = _as_labels(q_camids, 'q_camids', num_query)
-    g_pids = _as_labels(g_pids, 'g_pids', num_gallery)
-    g_camids = _as_labels(g_camids, 'g_camids', num_gallery)
+    q_pids, q_camids, g_pids, g_camids = _as_query_gallery_labels(
+        q_pids, q_camids, g_pids, g_camids, num_query, num_gallery)
     topk = _normalize_topk(topk)
     rows_per_chunk = _chunk_rows(num_gallery, chunk_size,
                                  _MIN_FEATURE_CHUNK_ROWS)
