@@ -2,6 +2,7 @@
 import argparse
 import os
 import os.path as osp
+from typing import Optional
 
 import torch
 from mmengine.config import Config, ConfigDict, DictAction
@@ -73,6 +74,31 @@ def parse_args():
     return args
 
 
+def enable_amp(cfg, cuda: Optional[bool] = None):
+    """Switch the config's optimizer wrapper to mixed precision.
+
+    Args:
+        cfg (Config): The config (modified in place).
+        cuda (bool, optional): Whether training runs on CUDA. Defaults to
+            ``torch.cuda.is_available()``.
+    """
+    if cuda is None:
+        cuda = torch.cuda.is_available()
+    amp_types = ('AmpOptimWrapper', 'AutocastOptimWrapper',
+                 'mmdcct.AutocastOptimWrapper')
+    optim_wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
+    if optim_wrapper not in ('OptimWrapper', ) + amp_types:
+        raise ValueError('--amp supports optim_wrapper.type OptimWrapper '
+                         f'(or an AMP wrapper), got {optim_wrapper!r}')
+    if cuda:
+        cfg.optim_wrapper.type = 'AmpOptimWrapper'
+        cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+    else:
+        cfg.optim_wrapper.type = 'mmdcct.AutocastOptimWrapper'
+        cfg.optim_wrapper.pop('loss_scale', None)
+        cfg.optim_wrapper.dtype = 'bfloat16'
+
+
 def merge_args(cfg, args):
     """Merge CLI arguments to config."""
     if args.no_validate:
@@ -89,14 +115,10 @@ def merge_args(cfg, args):
         cfg.work_dir = osp.join('./work_dirs',
                                 osp.splitext(osp.basename(args.config))[0])
 
-    # enable automatic-mixed-precision training
+    # enable automatic-mixed-precision training: float16 + dynamic loss
+    # scaling on CUDA, bfloat16 autocast (no scaling needed) on the CPU
     if args.amp is True:
-        optim_wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
-        assert optim_wrapper in ['OptimWrapper', 'AmpOptimWrapper'], \
-            '`--amp` is not supported custom optimizer wrapper type ' \
-            f'`{optim_wrapper}.'
-        cfg.optim_wrapper.type = 'AmpOptimWrapper'
-        cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+        enable_amp(cfg)
 
     # resume training
     if args.resume == 'auto':

@@ -1,9 +1,11 @@
 """Engine components: hooks, loops and optimiser helpers (``mmdcct.registry``
 HOOKS / LOOPS / OPTIM_WRAPPERS)."""
 from .hooks import *  # noqa: F401,F403
+from .optimizers import *  # noqa: F401,F403
 from .runner import *  # noqa: F401,F403
 
 __all__ = [
-    'AtomicCheckpointHook', 'CheckInvalidLossTermsHook',
-    'NumClassesCheckHook', 'ResumableEpochBasedTrainLoop', 'ResumeStateHook'
+    'AutocastOptimWrapper', 'AtomicCheckpointHook',
+    'CheckInvalidLossTermsHook', 'NumClassesCheckHook',
+    'ResumableEpochBasedTrainLoop', 'ResumeStateHook'
 ]

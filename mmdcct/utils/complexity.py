@@ -20,12 +20,13 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 import torch
 import torch.nn as nn
 from mmengine.analysis import FlopAnalyzer
+from mmengine.config import Config
 from mmengine.analysis.jit_handles import get_shape
 
 __all__ = [
     'PAPER_TAB5', 'UNCOUNTED_OPS', 'model_components',
     'count_component_params', 'model_complexity', 'sdpa_flop_jit',
-    'lstm_flop_jit'
+    'lstm_flop_jit', 'config_input_shape'
 ]
 
 #: DCCT Tab. V (MARS): row -> (GFLOPs, params in M, mAP, R1) as printed in
@@ -270,3 +271,39 @@ def model_complexity(model: nn.Module,
         params_inference=inf_params,
         components=table,
         unsupported_ops=unsupported)
+
+
+def _find(node: Any, type_name: str) -> List[dict]:
+    """All dicts of ``type=type_name`` (any depth) in a config node."""
+    found = []
+    if isinstance(node, dict):
+        if node.get('type') == type_name:
+            found.append(node)
+        for value in node.values():
+            found.extend(_find(value, type_name))
+    elif isinstance(node, (list, tuple)):
+        for value in node:
+            found.extend(_find(value, type_name))
+    return found
+
+
+def config_input_shape(cfg: Config) -> Tuple[int, int, int]:
+    """``(T, H, W)`` of a config's test data, else ``(8, 256, 128)``.
+
+    ``T`` is the temporal neck's ``num_frames`` or the test pipeline's
+    ``RestrictedRandomSampling.num_frames``; ``(H, W)`` the test pipeline's
+    resize scale (given as ``(w, h)``).
+    """
+    num_frames, height, width = 8, 256, 128
+    pipeline = cfg.get('test_dataloader', {}).get('dataset',
+                                                  {}).get('pipeline', [])
+    sampling = _find(pipeline, 'RestrictedRandomSampling')
+    if sampling:
+        num_frames = int(sampling[0].get('num_frames', num_frames))
+    neck = cfg.model.get('temporal_neck')
+    if neck and neck.get('num_frames'):
+        num_frames = int(neck['num_frames'])
+    resize = _find(pipeline, 'mmcv.Resize') or _find(pipeline, 'Resize')
+    if resize and resize[0].get('scale'):
+        width, height = resize[0]['scale']
+    return num_frames, int(height), int(width)

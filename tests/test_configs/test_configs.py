@@ -100,6 +100,10 @@ def test_data_settings_are_registered_and_consistent(path):
     cfg = load(path)
     frame_counts = set()
     for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        if cfg.get(loader) is None:
+            # the deployable backbones-only configs test, never train
+            assert loader == 'train_dataloader' and cfg.model.head is None
+            continue
         dataset = cfg[loader]['dataset']
         assert DATASETS.get(dataset['type']) is not None, (
             f"{loader}.dataset.type={dataset['type']!r} is not registered")
@@ -122,7 +126,7 @@ def test_data_settings_are_registered_and_consistent(path):
         assert neck['num_frames'] == frame_counts.pop(), (
             'temporal_neck.num_frames differs from the sampler\'s num_frames')
     # the classifier covers the training identities
-    if not is_demo(path):
+    if not is_demo(path) and cfg.model.get('head') is not None:
         dataset_type = cfg.train_dataloader.dataset.type
         assert cfg.model.head.num_classes == NUM_TRAIN_IDS[dataset_type]
 
@@ -148,10 +152,13 @@ def test_model_builds_without_downloads_and_widths_match(path):
     cfg = load(path)
     model_cfg = cfg.model.to_dict()
 
-    # real pretrained weights in every branch (the demos train from scratch)
+    # real pretrained weights in every branch (the demos train from scratch;
+    # the backbones-only deploy configs get all weights from the stripped
+    # checkpoint)
+    headless = model_cfg.get('head') is None
     for name, branch in branches(model_cfg):
         init = branch.get('init_cfg')
-        if is_demo(path):
+        if is_demo(path) or headless:
             assert init is None, f'{name}: the demo must not download'
             continue
         assert init and init['type'] == 'Pretrained', name
@@ -163,6 +170,10 @@ def test_model_builds_without_downloads_and_widths_match(path):
 
     widths = branch_widths(model, cfg)
     head = model.head
+    if head is None:  # deployable backbones only: the 'base' feature
+        assert model.spatial_neck is None and model.temporal_neck is None
+        assert model.test_cfg['feature'] == 'base'
+        return
     if type(head).__name__ == 'VideoReIDHead':
         assert head.in_channels == widths
         assert model.spatial_neck is None and model.temporal_neck is None

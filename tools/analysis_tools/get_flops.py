@@ -25,9 +25,11 @@ import json
 import os.path as osp
 import sys
 from collections import OrderedDict
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence
 
 from mmengine.config import Config, DictAction
+
+from mmdcct.utils.complexity import config_input_shape as default_shape
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
@@ -61,42 +63,6 @@ def tab5_row(config: str) -> Optional[str]:
         if osp.splitext(osp.basename(path))[0] == stem:
             return row
     return _TAB5_ALIASES.get(stem)
-
-
-def _find(node: Any, type_name: str) -> List[dict]:
-    """All dicts of ``type=type_name`` (any depth) in a config node."""
-    found = []
-    if isinstance(node, dict):
-        if node.get('type') == type_name:
-            found.append(node)
-        for value in node.values():
-            found.extend(_find(value, type_name))
-    elif isinstance(node, (list, tuple)):
-        for value in node:
-            found.extend(_find(value, type_name))
-    return found
-
-
-def default_shape(cfg: Config) -> Tuple[int, int, int]:
-    """``(T, H, W)`` of a config's test data, else ``(8, 256, 128)``.
-
-    ``T`` is the temporal neck's ``num_frames`` or the test pipeline's
-    ``RestrictedRandomSampling.num_frames``; ``(H, W)`` the test pipeline's
-    resize scale (given as ``(w, h)``).
-    """
-    num_frames, height, width = 8, 256, 128
-    pipeline = cfg.get('test_dataloader', {}).get('dataset',
-                                                  {}).get('pipeline', [])
-    sampling = _find(pipeline, 'RestrictedRandomSampling')
-    if sampling:
-        num_frames = int(sampling[0].get('num_frames', num_frames))
-    neck = cfg.model.get('temporal_neck')
-    if neck and neck.get('num_frames'):
-        num_frames = int(neck['num_frames'])
-    resize = _find(pipeline, 'mmcv.Resize') or _find(pipeline, 'Resize')
-    if resize and resize[0].get('scale'):
-        width, height = resize[0]['scale']
-    return num_frames, int(height), int(width)
 
 
 def measure_config(config: str,

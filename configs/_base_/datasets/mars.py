@@ -82,3 +82,34 @@ val_evaluator = dict(type='VideoReIDMetric', distance='cosine')
 
 test_dataloader = val_dataloader
 test_evaluator = val_evaluator
+
+# On-device (batch-level) flip + random erasing: the same augmentation, one
+# draw per tracklet, run by the data preprocessor on the stacked batch on the
+# GPU (before normalisation, so fill_color keeps its 0-255 meaning) instead
+# of per frame in the dataloader workers. Copy into a config (see
+# configs/dcct/dcct_demo_batch-aug.py) and drop RandomFlip / RandomErasing
+# from the train pipeline, otherwise tracklets are augmented twice:
+#
+# model = dict(
+#     data_preprocessor=dict(batch_augments=[
+#         dict(type='TrackletBatchFlip', prob=0.5, direction='horizontal'),
+#         dict(type='TrackletBatchRandomErasing', erase_prob=0.5,
+#              min_area_ratio=0.02, max_area_ratio=0.4,
+#              aspect_range=(0.3, 3.3), mode='const',
+#              fill_color=(124, 116, 104)),
+#     ]))
+# train_pipeline = [
+#     dict(type='RestrictedRandomSampling', num_frames=num_frames,
+#          mode='random'),
+#     dict(type='LoadTrackletFrames'),
+#     dict(
+#         type='TrackletBroadcaster',
+#         transforms=[
+#             dict(type='mmcv.Resize', scale=img_scale, keep_ratio=False,
+#                  interpolation='bicubic'),
+#             dict(type='mmpretrain.RandomCrop',
+#                  crop_size=(img_scale[1], img_scale[0]), padding=10),
+#         ]),
+#     dict(type='PackVideoReIDInputs'),
+# ]
+# train_dataloader = dict(dataset=dict(pipeline=train_pipeline))

@@ -63,10 +63,26 @@ from mmdcct.registry import TRANSFORMS
 
 __all__ = ['TrackletBroadcaster', 'TrackletRandomErasing']
 
+_NUMBER_TYPES = (bool, int, float)
+_SCALAR_TYPES = _NUMBER_TYPES + (str, type(None))
+
+
+def _plain_scalars(value: Any) -> bool:
+    """Whether ``value`` is a Python scalar or a flat tuple of Python
+    numbers, without NaN: values for which ``==`` agrees with
+    ``np.array_equal``."""
+    if type(value) is tuple:
+        return all(type(x) in _NUMBER_TYPES and x == x for x in value)
+    return type(value) in _SCALAR_TYPES and value == value
+
 
 def _all_equal(values: Sequence[Any]) -> bool:
     """Whether every element of ``values`` equals the first one."""
     first = values[0]
+    if _plain_scalars(first) and all(
+            type(v) is type(first) and _plain_scalars(v) for v in values):
+        # fast path for the usual meta values (flip, scale_factor, ...)
+        return all(v == first for v in values)
     for v in values[1:]:
         try:
             if not np.array_equal(np.asarray(v), np.asarray(first)):

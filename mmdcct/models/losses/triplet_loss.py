@@ -70,7 +70,10 @@ class TripletLoss(nn.Module):
             negative in the batch are ignored; a batch without any valid
             anchor gives a zero loss that still keeps the graph.
         """
-        dist = pairwise_distance(feats.float(), self.distance)
+        # hard mining compares distances a margin apart: float32 even under
+        # autocast, whose bf16 matmul would round them by ~1e-2
+        with torch.autocast(device_type=feats.device.type, enabled=False):
+            dist = pairwise_distance(feats.float(), self.distance)
         same = labels.view(-1, 1) == labels.view(1, -1)
         eye = torch.eye(len(labels), dtype=torch.bool, device=labels.device)
         pos_mask = same & ~eye

@@ -4,6 +4,7 @@ from typing import Dict, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 from mmengine.model import BaseModule
 
 from mmdcct.registry import MODELS
@@ -42,6 +43,11 @@ class CCABranch(BaseModule):
         cross_head (bool): Use the cross-attention head. Defaults to True.
         detach_cross_query (bool): Stop the gradient into the cross query
             (the authors' code). Defaults to True.
+        use_sdpa (bool): Compute the heads with
+            :func:`torch.nn.functional.scaled_dot_product_attention` (fused
+            kernels on GPU) whenever the attention maps are not requested;
+            ``False`` always uses the explicit softmax. Same result up to
+            float rounding. Defaults to True.
         init_cfg (dict, optional): Initialisation config.
     """
 
@@ -51,6 +57,7 @@ class CCABranch(BaseModule):
                  self_head: bool = True,
                  cross_head: bool = True,
                  detach_cross_query: bool = True,
+                 use_sdpa: bool = True,
                  init_cfg: Optional[Union[dict, list]] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         if not (self_head or cross_head):
@@ -65,6 +72,7 @@ class CCABranch(BaseModule):
         self.self_head = self_head
         self.cross_head = cross_head
         self.detach_cross_query = detach_cross_query
+        self.use_sdpa = use_sdpa
         self.key_dims = max(1, in_channels // 2)
         if self_head and cross_head:
             self_value = in_channels - in_channels // 2
@@ -86,29 +94,45 @@ class CCABranch(BaseModule):
             nn.ReLU(inplace=True),
             nn.Linear(in_channels, in_channels, bias=False))
 
-    def _attend(self, query: torch.Tensor, local: torch.Tensor,
-                q_proj: nn.Module, k_proj: nn.Module,
-                v_proj: nn.Module) -> Tuple[torch.Tensor, torch.Tensor]:
+    def _attend(
+        self,
+        query: torch.Tensor,
+        local: torch.Tensor,
+        q_proj: nn.Module,
+        k_proj: nn.Module,
+        v_proj: nn.Module,
+        need_map: bool = True
+    ) -> Tuple[torch.Tensor, Optional[torch.Tensor]]:
         """Single-query attention over the local features.
 
         Args:
             query (torch.Tensor): Global query, shape ``(N, C_q)``.
             local (torch.Tensor): Local features, shape ``(N, L, C)``.
             q_proj, k_proj, v_proj (nn.Module): The projections.
+            need_map (bool): Return the attention map (forces the explicit
+                softmax). Defaults to True.
 
         Returns:
-            tuple[torch.Tensor, torch.Tensor]: The attended value
-            ``(N, C_v)`` and the attention map ``(N, L)``.
+            tuple[torch.Tensor, torch.Tensor | None]: The attended value
+            ``(N, C_v)`` and the attention map ``(N, L)`` (None when not
+            needed and computed by the fused kernel).
         """
         q = q_proj(query).unsqueeze(1)  # (N, 1, K)
         k = k_proj(local)  # (N, L, K)
+        v = v_proj(local)  # (N, L, C_v)
+        if self.use_sdpa and not need_map:
+            # SDPA's default scale is 1/sqrt(K), the paper's.
+            return F.scaled_dot_product_attention(q, k, v).squeeze(1), None
         logits = (q @ k.transpose(1, 2)).squeeze(1) / math.sqrt(self.key_dims)
         attn = logits.softmax(dim=-1)  # (N, L)
-        value = (attn.unsqueeze(1) @ v_proj(local)).squeeze(1)  # (N, C_v)
+        value = (attn.unsqueeze(1) @ v).squeeze(1)  # (N, C_v)
         return value, attn
 
     def forward(
-        self, local: torch.Tensor, other_global: torch.Tensor
+        self,
+        local: torch.Tensor,
+        other_global: torch.Tensor,
+        need_maps: bool = True
     ) -> Tuple[torch.Tensor, Dict[str, torch.Tensor]]:
         """Refine the frame features of this branch.
 
@@ -116,17 +140,19 @@ class CCABranch(BaseModule):
             local (torch.Tensor): Own local features, shape ``(N, L, C)``.
             other_global (torch.Tensor): The other branch's global feature,
                 shape ``(N, C')``.
+            need_maps (bool): Return the attention maps. Defaults to True.
 
         Returns:
             tuple[torch.Tensor, dict]: ``y`` of shape ``(N, C)`` and a dict
             with the attention maps ``'self'`` / ``'cross'`` ``(N, L)`` of
-            the enabled heads.
+            the enabled heads (empty when ``need_maps`` is False).
         """
         query = local.mean(dim=1)  # qs, (N, C)
         values, maps = [], {}
         if self.self_head:
             value, maps['self'] = self._attend(query, local, self.q_self,
-                                               self.k_self, self.v_self)
+                                               self.k_self, self.v_self,
+                                               need_maps)
             values.append(value)
         if self.cross_head:
             cross_query = (
@@ -134,8 +160,10 @@ class CCABranch(BaseModule):
                 if self.detach_cross_query else other_global)
             value, maps['cross'] = self._attend(cross_query, local,
                                                 self.q_cross, self.k_cross,
-                                                self.v_cross)
+                                                self.v_cross, need_maps)
             values.append(value)
+        if not need_maps:
+            maps = {}
         z = torch.cat(values, dim=1) + query
         return z + self.mlp(self.norm(z)), maps
 
@@ -157,6 +185,9 @@ class ComplementaryContentAttention(BaseModule):
         detach_cross_query (bool): Detach the other branch's global feature
             used as the cross query, so that CCA sends no gradient into the
             other branch (the authors' code). Defaults to True.
+        use_sdpa (bool): Use ``F.scaled_dot_product_attention`` when the
+            attention maps are not requested (see :class:`CCABranch`).
+            Defaults to True.
         init_cfg (dict | list[dict], optional): Initialisation config.
             Defaults to PyTorch's initialisation of the layers.
     """
@@ -168,6 +199,7 @@ class ComplementaryContentAttention(BaseModule):
                  self_head: bool = True,
                  cross_head: bool = True,
                  detach_cross_query: bool = True,
+                 use_sdpa: bool = True,
                  init_cfg: Optional[Union[dict, list]] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         in_channels = tuple(int(c) for c in in_channels)
@@ -180,10 +212,10 @@ class ComplementaryContentAttention(BaseModule):
         self.cross_head = cross_head
         self.detach_cross_query = detach_cross_query
         self.cnn_branch = CCABranch(in_channels[0], in_channels[1], self_head,
-                                    cross_head, detach_cross_query)
+                                    cross_head, detach_cross_query, use_sdpa)
         self.trans_branch = CCABranch(in_channels[1], in_channels[0],
                                       self_head, cross_head,
-                                      detach_cross_query)
+                                      detach_cross_query, use_sdpa)
 
     def forward(
         self,
@@ -220,8 +252,10 @@ class ComplementaryContentAttention(BaseModule):
                 raise ValueError(
                     f'CCA: the {name} local features must have shape '
                     f'(N, L, {width}), got {tuple(local.shape)}')
-        y_cnn, cnn_maps = self.cnn_branch(cnn_local, trans_global)
-        y_trans, trans_maps = self.trans_branch(trans_local, cnn_global)
+        y_cnn, cnn_maps = self.cnn_branch(cnn_local, trans_global,
+                                          return_attention)
+        y_trans, trans_maps = self.trans_branch(trans_local, cnn_global,
+                                                return_attention)
         if not return_attention:
             return y_cnn, y_trans
         attn = {f'cnn_{k}': v for k, v in cnn_maps.items()}

@@ -1,7 +1,9 @@
+from .activation_checkpointing import turn_on_activation_checkpointing
 from .gated_attention import GatedAttention
 from .temporal_attention import TemporalMultiheadAttention
 from .temporal_transformer_block import TemporalTransformerBlock
 
 __all__ = [
-    'GatedAttention', 'TemporalMultiheadAttention', 'TemporalTransformerBlock'
+    'turn_on_activation_checkpointing', 'GatedAttention',
+    'TemporalMultiheadAttention', 'TemporalTransformerBlock'
 ]

@@ -133,3 +133,38 @@ def test_cca_rejects_wrong_width():
     cca = ComplementaryContentAttention(in_channels=(32, 24))
     with pytest.raises(ValueError, match='cnn local'):
         cca(_feats(c1=16))
+
+
+@pytest.mark.parametrize('self_head,cross_head', [(True, True), (True, False),
+                                                  (False, True)])
+def test_cca_sdpa_matches_explicit_softmax(self_head, cross_head):
+    """The fused-attention switch changes nothing but float rounding, in the
+    outputs and in every gradient; asking for the maps still gives them."""
+    torch.manual_seed(0)
+    fused = ComplementaryContentAttention(
+        in_channels=(32, 24), self_head=self_head, cross_head=cross_head,
+        detach_cross_query=False, use_sdpa=True)
+    explicit = ComplementaryContentAttention(
+        in_channels=(32, 24), self_head=self_head, cross_head=cross_head,
+        detach_cross_query=False, use_sdpa=False)
+    explicit.load_state_dict(fused.state_dict())
+    feats_a = _feats(requires_grad=True)
+    feats_b = tuple(
+        tuple(t.detach().clone().requires_grad_(True) for t in branch)
+        for branch in feats_a)
+    out_a, out_b = fused(feats_a), explicit(feats_b)
+    for a, b in zip(out_a, out_b):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-5)
+    (out_a[0].square().sum() + out_a[1].sum()).backward()
+    (out_b[0].square().sum() + out_b[1].sum()).backward()
+    for branch_a, branch_b in zip(feats_a, feats_b):
+        for a, b in zip(branch_a, branch_b):
+            torch.testing.assert_close(a.grad, b.grad, rtol=1e-4, atol=1e-5)
+    for (name, p_a), p_b in zip(fused.named_parameters(),
+                                explicit.parameters()):
+        torch.testing.assert_close(
+            p_a.grad, p_b.grad, rtol=1e-4, atol=1e-5, msg=name)
+    # the maps are computed (explicitly) whenever they are asked for
+    (y_cnn, _), attn = fused(feats_a, return_attention=True)
+    torch.testing.assert_close(y_cnn, out_b[0], rtol=1e-5, atol=1e-5)
+    assert all(m.shape[0] == 6 for m in attn.values()) and attn
