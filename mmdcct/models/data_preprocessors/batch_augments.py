@@ -67,8 +67,34 @@ def _three_values(name: str, field: str,
     return tuple(float(v) for v in value)
 
 
+class _TrackletBatchAugment(nn.Module):
+    """Base of the batch augments: ``forward`` = ``apply(sample_params)``.
+
+    Subclasses implement ``sample_params(batch_size, height, width, device,
+    generator=None)`` (the per-tracklet random decisions) and
+    ``apply(inputs, params)`` (the deterministic augmentation).
+    """
+
+    def forward(self,
+                inputs: torch.Tensor,
+                generator: Optional[torch.Generator] = None) -> torch.Tensor:
+        """Augment each tracklet of the batch with its own random draw.
+
+        Args:
+            inputs (torch.Tensor): Batch of shape ``(B, T, 3, H, W)``.
+            generator (torch.Generator, optional): RNG on the batch's device.
+
+        Returns:
+            torch.Tensor: The batch, shape ``(B, T, 3, H, W)``.
+        """
+        _check_batch(type(self).__name__, inputs)
+        b, _, _, h, w = inputs.shape
+        return self.apply(
+            inputs, self.sample_params(b, h, w, inputs.device, generator))
+
+
 @MODELS.register_module()
-class TrackletBatchFlip(nn.Module):
+class TrackletBatchFlip(_TrackletBatchAugment):
     """Flip whole tracklets of a batch, one draw per tracklet.
 
     The batch counterpart of ``mmcv.RandomFlip(prob, direction)`` inside
@@ -138,29 +164,12 @@ class TrackletBatchFlip(nn.Module):
         flipped = inputs.flip(self.DIMS[self.direction])
         return torch.where(mask.view(-1, 1, 1, 1, 1), flipped, inputs)
 
-    def forward(self,
-                inputs: torch.Tensor,
-                generator: Optional[torch.Generator] = None) -> torch.Tensor:
-        """Flip each tracklet of the batch with probability ``prob``.
-
-        Args:
-            inputs (torch.Tensor): Batch of shape ``(B, T, 3, H, W)``.
-            generator (torch.Generator, optional): RNG on the batch's device.
-
-        Returns:
-            torch.Tensor: The batch, shape ``(B, T, 3, H, W)``.
-        """
-        _check_batch(type(self).__name__, inputs)
-        b, _, _, h, w = inputs.shape
-        return self.apply(
-            inputs, self.sample_params(b, h, w, inputs.device, generator))
-
     def extra_repr(self) -> str:
         return f"prob={self.prob}, direction='{self.direction}'"
 
 
 @MODELS.register_module()
-class TrackletBatchRandomErasing(nn.Module):
+class TrackletBatchRandomErasing(_TrackletBatchAugment):
     """Erase one random rectangle per tracklet, the same in all its frames.
 
     The batch counterpart of ``mmpretrain.RandomErasing`` inside
@@ -360,23 +369,6 @@ class TrackletBatchRandomErasing(nn.Module):
         fill = params['fill'].to(device=device, dtype=inputs.dtype)
         fill = fill.expand(b, 3, height, width).unsqueeze(1)
         return torch.where(mask[:, None, None], fill, inputs)
-
-    def forward(self,
-                inputs: torch.Tensor,
-                generator: Optional[torch.Generator] = None) -> torch.Tensor:
-        """Randomly erase one rectangle per tracklet.
-
-        Args:
-            inputs (torch.Tensor): Batch of shape ``(B, T, 3, H, W)``.
-            generator (torch.Generator, optional): RNG on the batch's device.
-
-        Returns:
-            torch.Tensor: The batch, shape ``(B, T, 3, H, W)``.
-        """
-        _check_batch(type(self).__name__, inputs)
-        b, _, _, h, w = inputs.shape
-        return self.apply(
-            inputs, self.sample_params(b, h, w, inputs.device, generator))
 
     def extra_repr(self) -> str:
         return (f'erase_prob={self.erase_prob}, '

@@ -87,6 +87,9 @@ class HierarchicalTemporalAggregation(BaseModule):
             True.
         attn_out_proj (bool): Output projection in the MHSA; False is the
             authors' variant. Defaults to True.
+        use_sdpa (bool): Attention of every block through
+            ``F.scaled_dot_product_attention`` (fused kernels on GPU); False
+            computes the same with an explicit softmax. Defaults to True.
         init_cfg (dict | list[dict], optional): Initialisation config.
             Defaults to truncated-normal (std 0.02) Linear weights with zero
             bias and unit LayerNorm (ViT style).
@@ -104,6 +107,7 @@ class HierarchicalTemporalAggregation(BaseModule):
                  gated_attention: bool = True,
                  detach_input: bool = True,
                  attn_out_proj: bool = True,
+                 use_sdpa: bool = True,
                  init_cfg: Optional[Union[dict, list]] = None) -> None:
         if init_cfg is None:
             init_cfg = [
@@ -140,7 +144,8 @@ class HierarchicalTemporalAggregation(BaseModule):
                 num_frames,
                 num_heads=num_heads,
                 mlp_ratio=ratio,
-                attn_out_proj=attn_out_proj)
+                attn_out_proj=attn_out_proj,
+                use_sdpa=use_sdpa)
 
         ratios = self.mlp_ratios
         self.tt_cnn = self.tt_trans = self.at = None

@@ -27,6 +27,9 @@ class TemporalTransformerBlock(BaseModule):
         qkv_bias (bool): Bias of the qkv projection. Defaults to True.
         attn_out_proj (bool): Output projection after the heads (standard
             MHSA); False is the DCCT authors' variant. Defaults to True.
+        use_sdpa (bool): Attention through
+            ``F.scaled_dot_product_attention`` (else an explicit softmax).
+            Defaults to True.
         init_cfg (dict, optional): Initialisation config.
     """
 
@@ -37,6 +40,7 @@ class TemporalTransformerBlock(BaseModule):
                  mlp_ratio: float = 4.0,
                  qkv_bias: bool = True,
                  attn_out_proj: bool = True,
+                 use_sdpa: bool = True,
                  init_cfg=None) -> None:
         super().__init__(init_cfg=init_cfg)
         if num_frames < 1:
@@ -47,7 +51,11 @@ class TemporalTransformerBlock(BaseModule):
         trunc_normal_(self.pos_embed, std=0.02)
         self.norm1 = nn.LayerNorm(embed_dims, eps=1e-6)
         self.attn = TemporalMultiheadAttention(
-            embed_dims, num_heads, qkv_bias=qkv_bias, out_proj=attn_out_proj)
+            embed_dims,
+            num_heads,
+            qkv_bias=qkv_bias,
+            out_proj=attn_out_proj,
+            use_sdpa=use_sdpa)
         self.norm2 = nn.LayerNorm(embed_dims, eps=1e-6)
         hidden = max(1, int(round(embed_dims * mlp_ratio)))
         self.mlp = nn.Sequential(

@@ -42,6 +42,20 @@ OpenCV threading off, as mmengine's ``set_multi_processing``); every worker
 runs 1 torch thread (PyTorch's DataLoader default) and ``--cv2-threads``
 OpenCV threads. With more threads than cores, multi-worker numbers mostly
 measure oversubscription.
+
+Decode table (``--decode``, on by default; ``--no-decode`` skips it): the
+per-frame decode time of ``LoadTrackletFrames`` for every decoder available
+(``'cv2'``, ``'pillow'``, ``'turbojpeg'`` when PyTurboJPEG and libjpeg-turbo
+load, else a note), on (a) the first ``--decode-frames`` frame paths of the
+train data list (the benchmark's real frames) and (b) ``--decode-large``
+512 x 256 JPEGs (quality 90, smooth synthetic content with some texture,
+written once and deterministically to ``<data-root>/decode_bench/``), the
+latter also with ``decode_size=(128, 256)`` (reduced DCT decode). The whole
+transform call is timed on tracklets of ``--decode-tracklet-len`` distinct
+frames (ms per frame = time / frames), best of ``--decode-runs`` passes, in
+the main process (its torch / cv2 thread settings), against a plain
+``np.asarray(PIL.Image.open(p).convert('RGB'))`` loop on the same files
+(``vs PIL`` = PIL's ms per frame / the row's: above 1 is faster than PIL).
 """
 import argparse
 import cProfile
@@ -476,6 +490,225 @@ def _profile_ours(entry: dict,
 
 
 # --------------------------------------------------------------------------
+# decode table (main process)
+# --------------------------------------------------------------------------
+DECODE_LARGE_SIZE_HW = (512, 256)
+DECODE_SIZE = (128, 256)  # (w, h): the model input of the MARS configs
+DECODE_QUALITY = 90
+
+
+def _decode_backends() -> Tuple[List[str], List[str]]:
+    """The ``LoadTrackletFrames`` decoders usable here, and notes."""
+    from mmdcct.datasets.transforms import loading
+    backends, notes = [], []
+    for backend in loading.IMDECODE_BACKENDS:
+        if backend == 'turbojpeg':
+            try:
+                loading._get_turbojpeg()
+            except Exception as e:
+                notes.append(f'decode: turbojpeg skipped (not available: '
+                             f'{type(e).__name__}: {e})')
+                continue
+        backends.append(backend)
+    return backends, notes
+
+
+def _train_frame_paths(args: argparse.Namespace, built: dict,
+                       num: int) -> List[str]:
+    """The first ``num`` frame paths of the train data list."""
+    data_list = None
+    for variant in ('train', 'train_batch_aug'):
+        if variant in built['variants']:
+            data_list = built['variants'][variant]['plain'].data_list
+            break
+    if data_list is None:  # train not benchmarked: build its data list
+        from mmdcct.registry import DATASETS
+        ds_cfg = built['cfg'].train_dataloader.dataset.to_dict()
+        ds_cfg['data_root'] = args.data_root
+        dataset = DATASETS.build(ds_cfg)
+        data_list = (dataset.get_data_info(i) for i in range(len(dataset)))
+    paths: List[str] = []
+    for info in data_list:
+        paths.extend(info['img_paths'][:num - len(paths)])
+        if len(paths) >= num:
+            break
+    return paths
+
+
+def _synthetic_frame(index: int, size_hw: Tuple[int, int],
+                     seed: int) -> np.ndarray:
+    """A deterministic smooth RGB frame with some texture (uint8)."""
+    h, w = size_hw
+    rng = np.random.default_rng([seed, index])
+    y = np.linspace(0., 1., h, dtype=np.float32)[:, None, None]
+    x = np.linspace(0., 1., w, dtype=np.float32)[None, :, None]
+    # smooth background: per-channel linear gradient
+    c0, cy, cx = (rng.uniform(0, 255, (3, 3)).astype(np.float32) *
+                  np.float32([[1.], [.5], [.5]]))
+    img = c0 + cy * (y - .5) + cx * (x - .5)
+    # a few soft blobs (a "person" and a background object or two)
+    for _ in range(rng.integers(2, 5)):
+        cy_, cx_ = rng.uniform(.1, .9, 2)
+        sy, sx = rng.uniform(.05, .3, 2)
+        colour = rng.uniform(-120, 120, 3).astype(np.float32)
+        img = img + colour * np.exp(-((y - cy_)**2 / (2 * sy**2) +
+                                      (x - cx_)**2 / (2 * sx**2)))
+    # texture: oriented stripes and a blurred noise field
+    fy, fx = rng.uniform(5, 40, 2)
+    stripes = np.sin(2 * np.pi * (fy * y + fx * x) + rng.uniform(0, 6.3))
+    img = img + 12. * stripes
+    import cv2
+    noise = rng.normal(0., 1., (h, w, 3)).astype(np.float32)
+    noise = cv2.GaussianBlur(noise, (0, 0), 1.2) * 18.
+    img = img + noise
+    return np.clip(img, 0, 255).astype(np.uint8)
+
+
+def _large_jpegs(root: str, num: int, seed: int) -> Tuple[List[str], bool]:
+    """``num`` deterministic 512 x 256 quality-90 JPEGs under ``root``.
+
+    Returns:
+        tuple[list[str], bool]: The paths and whether any was written.
+    """
+    import os
+
+    from PIL import Image
+    h, w = DECODE_LARGE_SIZE_HW
+    folder = osp.join(root, 'decode_bench',
+                      f'{h}x{w}_q{DECODE_QUALITY}_seed{seed}')
+    os.makedirs(folder, exist_ok=True)
+    paths, written = [], False
+    for i in range(num):
+        path = osp.join(folder, f'{i:06d}.jpg')
+        if not osp.isfile(path):
+            tmp = path + '.tmp'
+            Image.fromarray(_synthetic_frame(i, (h, w), seed)).save(
+                tmp, format='JPEG', quality=DECODE_QUALITY)
+            os.replace(tmp, path)
+            written = True
+        paths.append(path)
+    return paths, written
+
+
+def _time_decode(decode_pass: Callable[[], Tuple[int, tuple]], runs: int,
+                 reference_s: Optional[float]) -> dict:
+    """Best of ``runs`` passes of ``decode_pass() -> (frames, shape)``."""
+    best, frames, shape = float('inf'), 0, None
+    for _ in range(max(1, runs)):
+        t0 = time.perf_counter()
+        frames, shape = decode_pass()
+        best = min(best, time.perf_counter() - t0)
+    per_frame = best / frames
+    return dict(
+        frames=frames,
+        seconds=best,
+        ms_per_frame=per_frame * 1e3,
+        frames_per_s=frames / best,
+        vs_pil=1.0 if reference_s is None else reference_s / per_frame,
+        decoded_size_hw=list(shape[:2]))
+
+
+def _pil_pass(paths: List[str]) -> Callable[[], Tuple[int, tuple]]:
+    from PIL import Image
+
+    def run() -> Tuple[int, tuple]:
+        img = None
+        for p in paths:
+            img = np.asarray(Image.open(p).convert('RGB'))
+        return len(paths), img.shape
+
+    return run
+
+
+def _transform_pass(transform: Callable, paths: List[str],
+                    tracklet_len: int) -> Callable[[], Tuple[int, tuple]]:
+    chunks = [
+        paths[i:i + tracklet_len] for i in range(0, len(paths), tracklet_len)
+    ]
+
+    def run() -> Tuple[int, tuple]:
+        frames, shape = 0, None
+        for chunk in chunks:
+            imgs = transform(dict(img_paths=chunk))['imgs']
+            frames += len(imgs)
+            shape = imgs[-1].shape
+        return frames, shape
+
+    return run
+
+
+def _decode_table(args: argparse.Namespace, built: dict) -> dict:
+    """Per-frame decode time of ``LoadTrackletFrames`` vs plain PIL."""
+    from mmdcct.datasets.transforms import LoadTrackletFrames
+    backends, notes = _decode_backends()
+    for note in notes:
+        print(f'note: {note}')
+    t_len = max(1, args.decode_tracklet_len)
+    sets = []
+    real = _train_frame_paths(args, built, args.decode_frames)
+    if real:
+        sets.append(('real', 'train frames', real, [None]))
+    large_written = None
+    if args.decode_large > 0:
+        large, large_written = _large_jpegs(args.data_root, args.decode_large,
+                                            args.seed)
+        sets.append(('large', f'synthetic JPEG q{DECODE_QUALITY}', large,
+                     [None, DECODE_SIZE]))
+
+    rows, table = [], []
+    for name, source, paths, sizes in sets:
+        size_hw = list(_frame_size(paths[0]))
+        size_txt = f'{size_hw[0]}x{size_hw[1]}'
+        ref = _time_decode(_pil_pass(paths), args.decode_runs, None)
+        entries = [('PIL open + convert + asarray', None, None, ref)]
+        for decode_size in sizes:
+            for backend in backends:
+                transform = LoadTrackletFrames(
+                    imdecode_backend=backend, decode_size=decode_size)
+                res = _time_decode(
+                    _transform_pass(transform, paths, t_len),
+                    args.decode_runs, ref['ms_per_frame'] / 1e3)
+                label = f'LoadTrackletFrames {backend}'
+                if decode_size is not None:
+                    label += (f', decode_size={decode_size} -> '
+                              '{}x{}'.format(*res['decoded_size_hw']))
+                entries.append((label, backend, decode_size, res))
+        for label, backend, decode_size, res in entries:
+            rows.append(
+                dict(
+                    set=name,
+                    source=source,
+                    frame_size_hw=size_hw,
+                    path=label,
+                    imdecode_backend=backend,
+                    decode_size=None
+                    if decode_size is None else list(decode_size),
+                    **res))
+            table.append((f'{size_txt} ({name})', label,
+                          f'{res["ms_per_frame"]:.3f}',
+                          f'{res["frames_per_s"]:.0f}',
+                          f'{res["vs_pil"]:.2f}x'))
+    print(f'\ndecode: LoadTrackletFrames on tracklets of {t_len} distinct '
+          f'frames (ms per frame = call time / frames), best of '
+          f'{args.decode_runs}, main process; vs PIL = PIL ms / ms (above '
+          '1: faster than PIL)')
+    print_table(table,
+                ('frame (h x w)', 'path', 'ms / frame', 'frames/s', 'vs PIL'))
+    return dict(
+        tracklet_len=t_len,
+        runs=args.decode_runs,
+        backends=backends,
+        notes=notes,
+        sets={
+            name: dict(
+                source=source, num_frames=len(paths), first=paths[0])
+            for name, source, paths, _ in sets
+        },
+        large_generated=large_written,
+        rows=rows)
+
+
+# --------------------------------------------------------------------------
 # the sub-benchmark
 # --------------------------------------------------------------------------
 def add_data_args(parser: argparse.ArgumentParser) -> None:
@@ -533,6 +766,32 @@ def add_data_args(parser: argparse.ArgumentParser) -> None:
         default=0,
         help='cProfile the train pipeline over N tracklets, worker count '
         '0 (0: off)')
+    parser.add_argument(
+        '--decode',
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help='the LoadTrackletFrames decode table (default: on)')
+    parser.add_argument(
+        '--decode-frames',
+        type=int,
+        default=200,
+        help='decode table: the first N frames of the train data list')
+    parser.add_argument(
+        '--decode-large',
+        type=int,
+        default=100,
+        help='decode table: N synthetic 512x256 JPEGs (0: none), written '
+        'once to <data-root>/decode_bench/')
+    parser.add_argument(
+        '--decode-tracklet-len',
+        type=int,
+        default=8,
+        help='decode table: frames per LoadTrackletFrames call')
+    parser.add_argument(
+        '--decode-runs',
+        type=int,
+        default=3,
+        help='decode table: best of N passes')
     parser.add_argument('--seed', type=int, default=0)
 
 
@@ -686,4 +945,6 @@ def _run_data(args: argparse.Namespace) -> dict:
         print_table([(r['function'], r['ncalls'], f'{r["tottime"]:.4f}',
                       f'{r["cumtime"]:.4f}') for r in report['profile_train']],
                     ('function', 'calls', 'tottime (s)', 'cumtime (s)'))
+    if args.decode:
+        report['decode'] = _decode_table(args, built)
     return report

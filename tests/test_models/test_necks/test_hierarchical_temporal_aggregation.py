@@ -143,6 +143,24 @@ def test_sdpa_equals_explicit_attention(out_proj):
         assert isinstance(attn.proj, torch.nn.Identity)
 
 
+def test_hta_use_sdpa_switch_same_outputs_and_grads():
+    torch.manual_seed(0)
+    fused = _hta(use_sdpa=True)
+    explicit = _hta(use_sdpa=False)
+    explicit.load_state_dict(fused.state_dict())
+    assert all(not m.use_sdpa for m in explicit.modules()
+               if isinstance(m, TemporalMultiheadAttention))
+    inputs = _inputs()
+    out_fused, out_explicit = fused(inputs), explicit(inputs)
+    torch.testing.assert_close(out_fused, out_explicit, rtol=1e-5, atol=1e-5)
+    out_fused.square().sum().backward()
+    out_explicit.square().sum().backward()
+    for (name, a), b in zip(fused.named_parameters(), explicit.parameters()):
+        if a.grad is not None:
+            torch.testing.assert_close(
+                a.grad, b.grad, rtol=1e-4, atol=1e-5, msg=name)
+
+
 def test_hta_attn_out_proj_switch():
     hta = _hta(attn_out_proj=False)
     assert isinstance(hta.tt_cnn[0].attn.proj, torch.nn.Identity)

@@ -203,7 +203,7 @@ def test_autocast_optim_wrapper_train_step_close_to_fp32():
     init = build().state_dict()
     for (name, p32), p16 in zip(plain.named_parameters(), amp.parameters()):
         assert p16.dtype == torch.float32
-        d32, d16 = p32 - init[name], p16 - init[name]
+        d32, d16 = p32.detach() - init[name], p16.detach() - init[name]
         if d32.norm() > 0:
             deltas.append(
                 float(torch.nn.functional.cosine_similarity(
