@@ -26,7 +26,7 @@ from mmengine.analysis.jit_handles import get_shape
 __all__ = [
     'PAPER_TAB5', 'UNCOUNTED_OPS', 'model_components',
     'count_component_params', 'model_complexity', 'sdpa_flop_jit',
-    'lstm_flop_jit', 'config_input_shape'
+    'lstm_flop_jit', 'config_input_shape', 'find_type_dicts'
 ]
 
 #: DCCT Tab. V (MARS): row -> (GFLOPs, params in M, mAP, R1) as printed in
@@ -273,17 +273,17 @@ def model_complexity(model: nn.Module,
         unsupported_ops=unsupported)
 
 
-def _find(node: Any, type_name: str) -> List[dict]:
+def find_type_dicts(node: Any, type_name: str) -> List[dict]:
     """All dicts of ``type=type_name`` (any depth) in a config node."""
     found = []
     if isinstance(node, dict):
         if node.get('type') == type_name:
             found.append(node)
         for value in node.values():
-            found.extend(_find(value, type_name))
+            found.extend(find_type_dicts(value, type_name))
     elif isinstance(node, (list, tuple)):
         for value in node:
-            found.extend(_find(value, type_name))
+            found.extend(find_type_dicts(value, type_name))
     return found
 
 
@@ -297,13 +297,13 @@ def config_input_shape(cfg: Config) -> Tuple[int, int, int]:
     num_frames, height, width = 8, 256, 128
     pipeline = cfg.get('test_dataloader', {}).get('dataset',
                                                   {}).get('pipeline', [])
-    sampling = _find(pipeline, 'RestrictedRandomSampling')
+    sampling = find_type_dicts(pipeline, 'RestrictedRandomSampling')
     if sampling:
         num_frames = int(sampling[0].get('num_frames', num_frames))
     neck = cfg.model.get('temporal_neck')
     if neck and neck.get('num_frames'):
         num_frames = int(neck['num_frames'])
-    resize = _find(pipeline, 'mmcv.Resize') or _find(pipeline, 'Resize')
+    resize = find_type_dicts(pipeline, 'mmcv.Resize') or find_type_dicts(pipeline, 'Resize')
     if resize and resize[0].get('scale'):
         width, height = resize[0]['scale']
     return num_frames, int(height), int(width)

@@ -4,7 +4,7 @@ sampler vs HTA, branch widths vs neck / head widths, identity counts)."""
 import glob
 import os
 import os.path as osp
-from typing import Any, Dict, List, Tuple
+from typing import Dict, List, Tuple
 
 import pytest
 import torch
@@ -14,6 +14,7 @@ from mmdcct.registry import (DATA_SAMPLERS, DATASETS, METRICS, MODELS,
                              TRANSFORMS)
 from mmdcct.utils import register_all_modules
 from mmdcct.utils.config_utils import remove_pretrained_init
+from mmdcct.utils.complexity import find_type_dicts
 
 register_all_modules()
 
@@ -37,20 +38,6 @@ OPENMMLAB_URL = 'https://download.openmmlab.com/'
 
 def load(path: str) -> Config:
     return Config.fromfile(osp.join(REPO, path))
-
-
-def find(node: Any, type_name: str) -> List[dict]:
-    """Every dict with ``type=type_name`` at any depth of ``node``."""
-    found = []
-    if isinstance(node, dict):
-        if node.get('type') == type_name:
-            found.append(node)
-        for value in node.values():
-            found.extend(find(value, type_name))
-    elif isinstance(node, (list, tuple)):
-        for value in node:
-            found.extend(find(value, type_name))
-    return found
 
 
 def transform_types(pipeline: List[dict]) -> List[str]:
@@ -88,11 +75,11 @@ def test_configs_are_found():
 def test_remove_pretrained_init_leaves_nothing_to_download():
     cfg = load('configs/dcct/ablations/coupled_densenet121-swin-l_'
                '2xb8-50e_mars.py')
-    assert find(cfg.model.to_dict(), 'Pretrained')
+    assert find_type_dicts(cfg.model.to_dict(), 'Pretrained')
     stripped = remove_pretrained_init(cfg.model)
-    assert not find(stripped, 'Pretrained')
+    assert not find_type_dicts(stripped, 'Pretrained')
     assert 'Pretrained' not in repr(stripped)
-    assert find(cfg.model.to_dict(), 'Pretrained')  # input left as it was
+    assert find_type_dicts(cfg.model.to_dict(), 'Pretrained')  # input left as it was
 
 
 @pytest.mark.parametrize('path', CONFIGS)
@@ -113,7 +100,7 @@ def test_data_settings_are_registered_and_consistent(path):
         for name in transform_types(dataset['pipeline']):
             assert TRANSFORMS.get(name) is not None, (
                 f'{loader}: transform {name!r} is not registered')
-        for sampling in find(dataset['pipeline'], 'RestrictedRandomSampling'):
+        for sampling in find_type_dicts(dataset['pipeline'], 'RestrictedRandomSampling'):
             frame_counts.add(sampling['num_frames'])
     for evaluator in ('val_evaluator', 'test_evaluator'):
         metrics = cfg[evaluator]
@@ -138,7 +125,7 @@ def branch_widths(model: torch.nn.Module, cfg: Config) -> Tuple[int, ...]:
     """Channels of each branch's global feature on one test-size frame."""
     key = repr(remove_pretrained_init(cfg.model.backbone))
     if key not in _BRANCH_WIDTHS:
-        resize = find(cfg.test_dataloader.dataset.pipeline, 'mmcv.Resize')
+        resize = find_type_dicts(cfg.test_dataloader.dataset.pipeline, 'mmcv.Resize')
         width, height = resize[0]['scale']
         model.backbone.eval()
         with torch.no_grad():
