@@ -44,7 +44,7 @@ train_pipeline = [
         transforms=[
             dict(type='mmcv.Resize', scale=img_scale, keep_ratio=False,
                  interpolation='bilinear'),
-            dict(type='mmpretrain.RandomErasing', erase_prob=0.5,
+            dict(type='TrackletRandomErasing', erase_prob=0.5,
                  min_area_ratio=0.02, max_area_ratio=0.4,
                  aspect_range=(0.3, 3.3), mode='const',
                  fill_color=(124, 116, 104)),

@@ -24,7 +24,7 @@ train_pipeline = [
             dict(type='mmpretrain.RandomCrop',
                  crop_size=(img_scale[1], img_scale[0]), padding=10),
             dict(type='mmcv.RandomFlip', prob=0.5, direction='horizontal'),
-            dict(type='mmpretrain.RandomErasing', erase_prob=0.5,
+            dict(type='TrackletRandomErasing', erase_prob=0.5,
                  min_area_ratio=0.02, max_area_ratio=0.4,
                  aspect_range=(0.3, 3.3), mode='const',
                  fill_color=(124, 116, 104)),

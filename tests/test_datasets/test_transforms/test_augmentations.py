@@ -180,16 +180,20 @@ def test_stock_random_erasing_rand_mode_noise_differs():
     assert _noise_patch_pixels(imgs).sum() < 0.01 * H * W
 
 
-def test_tracklet_random_erasing_const_equals_mmpretrain():
+@pytest.mark.parametrize('fill', [FILL, (123.675, 116.28, 103.53), 7])
+def test_tracklet_random_erasing_const_equals_mmpretrain(fill):
     from mmpretrain.datasets.transforms.processing import RandomErasing
     img = coord_frames(t=1)[0]
-    ours = TrackletRandomErasing(erase_prob=1.0, mode='const')
-    theirs = RandomErasing(erase_prob=1.0, mode='const', fill_color=FILL)
-    np.random.seed(9)
-    a = ours(dict(img=img.copy()))['img']
-    np.random.seed(9)
-    b = theirs(dict(img=img.copy()))['img']
-    np.testing.assert_array_equal(a, b)
+    ours = TrackletRandomErasing(erase_prob=1.0, mode='const',
+                                 fill_color=fill)
+    theirs = RandomErasing(erase_prob=1.0, mode='const', fill_color=fill)
+    for seed in range(5):
+        np.random.seed(seed)
+        a = ours(dict(img=img.copy()))['img']
+        np.random.seed(seed)
+        b = theirs(dict(img=img.copy()))['img']
+        assert not np.array_equal(a, img)  # something was erased
+        np.testing.assert_array_equal(a, b)
     # the parent class is not polluted by our cached method
     assert 'random_fill' not in RandomErasing._methods_with_randomness
 
