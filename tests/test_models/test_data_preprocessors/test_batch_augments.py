@@ -435,10 +435,10 @@ def test_demo_batch_aug_config_builds_and_trains(synthetic_mars):
     demo_types = _types(demo.train_dataloader.dataset.pipeline)
     # the CPU pipeline drops exactly the flip and the erasing
     assert 'mmcv.RandomFlip' in demo_types
-    assert 'mmpretrain.RandomErasing' in demo_types
+    assert 'TrackletRandomErasing' in demo_types
     assert train_types == [
         t for t in demo_types
-        if t not in ('mmcv.RandomFlip', 'mmpretrain.RandomErasing')
+        if t not in ('mmcv.RandomFlip', 'TrackletRandomErasing')
     ]
     assert cfg.test_dataloader.dataset.pipeline == \
         demo.test_dataloader.dataset.pipeline
