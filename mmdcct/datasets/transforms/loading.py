@@ -144,12 +144,16 @@ def _jpeg_header(img_bytes: bytes) -> Optional[Tuple[int, int, int]]:
     try:
         with Image.open(BytesIO(img_bytes), formats=('JPEG', )) as im:
             w, h = im.size
-            orientation = im.getexif().get(_EXIF_ORIENTATION, 1)
+            orientation = _exif_orientation(im)
     except Exception:
         return None
-    if orientation not in range(1, 9):
-        orientation = 1
     return w, h, orientation
+
+
+def _exif_orientation(im: Image.Image) -> int:
+    """EXIF orientation 1..8 of an opened image (1 when absent/invalid)."""
+    orientation = im.getexif().get(_EXIF_ORIENTATION, 1)
+    return orientation if orientation in range(1, 9) else 1
 
 
 def _reduction(width: int, height: int, orientation: int,
@@ -358,9 +362,7 @@ class LoadTrackletFrames(BaseTransform):
             np.ndarray: ``H x W x 3`` ``uint8`` image in ``channel_order``.
         """
         with Image.open(BytesIO(img_bytes)) as im:
-            orientation = im.getexif().get(_EXIF_ORIENTATION, 1)
-            if orientation not in range(1, 9):
-                orientation = 1
+            orientation = _exif_orientation(im)
             if self.decode_size is not None and im.format == 'JPEG':
                 w, h = self.decode_size
                 if orientation >= 5:

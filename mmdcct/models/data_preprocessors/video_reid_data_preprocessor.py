@@ -90,19 +90,14 @@ class VideoReIDDataPreprocessor(BaseDataPreprocessor):
             torch.Tensor: Normalised float frames, same shape, on the device.
         """
         inputs = inputs.to(self.device, non_blocking=self._non_blocking)
-        # a fresh float copy (uint8 input) may be normalised in place; a
-        # float input is the caller's tensor and is copied first
-        if inputs.dtype == torch.float32:
-            inputs = inputs.clone()
-        else:
-            inputs = inputs.float()
+        inputs = inputs.float()
         if augment and self.batch_augments is not None:
             for batch_augment in self.batch_augments:
                 inputs = batch_augment(inputs)
         if self.to_rgb:
             inputs = inputs.flip(-3)
         mean, std = self.mean.view(3, 1, 1), self.std.view(3, 1, 1)
-        return inputs.sub_(mean).div_(std)
+        return (inputs - mean) / std
 
     def forward(self, data: dict, training: bool = False) -> dict:
         """Preprocess a batch from the dataloader.

@@ -64,7 +64,6 @@ import functools
 import io
 import os.path as osp
 import pstats
-import random
 import time
 from collections import OrderedDict
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
@@ -117,9 +116,9 @@ def _cv2_threads() -> Optional[int]:
 
 
 def _seed_all(seed: int) -> None:
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
+    """Seed Python, NumPy and torch as the Runner does."""
+    from mmengine.runner.utils import set_random_seed
+    set_random_seed(seed)
 
 
 def _worker_init(worker_id: int, num_workers: int, seed: int,
