@@ -46,9 +46,7 @@ RUNNER_CONSTRUCTORS = Registry(
     locations=['mmdcct.engine'])
 LOOPS = Registry('loop', parent=MMENGINE_LOOPS, locations=['mmdcct.engine'])
 HOOKS = Registry(
-    'hook',
-    parent=MMENGINE_HOOKS,
-    locations=['mmdcct.engine', 'mmdcct.visualization'])
+    'hook', parent=MMENGINE_HOOKS, locations=['mmdcct.engine'])
 LOG_PROCESSORS = Registry(
     'log processor',
     parent=MMENGINE_LOG_PROCESSORS,

@@ -1,7 +1,7 @@
 """Shared pytest fixtures of the mmdcct test-suite.
 
 ``synthetic_mars`` writes, once per test session, a tiny synthetic dataset
-with the exact MARS layout (see :func:`mmdcct.datasets.make_synthetic_mars`)
+with the exact MARS layout (see :func:`mmdcct.testing.make_synthetic_mars`)
 and returns the generator's summary (``summary['out_dir']`` is the root,
 ``summary['train_tracks']`` / ``summary['test_tracks']`` /
 ``summary['query_idx']`` describe every tracklet). ``synthetic_mars_root``
@@ -11,9 +11,9 @@ returns the root folder only. The tree is shared: tests must not modify it
 ``synthetic_duke``, ``synthetic_ilids_vid`` and ``synthetic_prid2011`` do
 the same for the DukeMTMC-VideoReID, iLIDS-VID and PRID-2011 layouts (32x16
 frames written in a shuffled order; see
-:func:`mmdcct.datasets.make_synthetic_duke_video`,
-:func:`mmdcct.datasets.make_synthetic_ilids_vid` and
-:func:`mmdcct.datasets.make_synthetic_prid2011` for the returned summaries);
+:func:`mmdcct.testing.make_synthetic_duke_video`,
+:func:`mmdcct.testing.make_synthetic_ilids_vid` and
+:func:`mmdcct.testing.make_synthetic_prid2011` for the returned summaries);
 their ``out_dir`` is the ``data_root``. ``mmlogger_messages`` collects what
 the datasets and transforms log.
 """
@@ -21,12 +21,13 @@ import logging
 from typing import List
 
 import pytest
+import torch
 from mmengine.logging import MMLogger
+from mmengine.runner import CheckpointLoader
 
-from mmdcct.datasets.synthetic import (make_synthetic_duke_video,
-                                       make_synthetic_ilids_vid,
-                                       make_synthetic_mars,
-                                       make_synthetic_prid2011)
+from mmdcct.testing import (make_synthetic_duke_video,
+                            make_synthetic_ilids_vid, make_synthetic_mars,
+                            make_synthetic_prid2011)
 
 #: Arguments of the shared tiny dataset: 6 train / 8 test identities,
 #: 3 cameras, 64x32 images, tracklets of 2..12 frames.
@@ -39,6 +40,20 @@ TINY_MARS_CFG = dict(
     tracklet_len=(2, 12),
     img_size=(64, 32),
     seed=0)
+
+
+@pytest.fixture(autouse=True)
+def restore_checkpoint_loading():
+    """Tests that run a tool's ``main()`` in this process switch safe
+    checkpoint loading on for the whole process, as the tools do; put
+    MMEngine's loaders and torch's safe globals back after every test so
+    that no test sees another one's switch (test-only private access)."""
+    schemes = dict(CheckpointLoader._schemes)
+    safe_globals = torch.serialization.get_safe_globals()
+    yield
+    CheckpointLoader._schemes = type(CheckpointLoader._schemes)(schemes)
+    torch.serialization.clear_safe_globals()
+    torch.serialization.add_safe_globals(safe_globals)
 
 
 @pytest.fixture(scope='session')
@@ -157,7 +172,7 @@ def tiny_video_reid_cfg():
                     patch_size=8,
                     out_type='raw')),
             head=dict(
-                type='VideoReIDHead',
+                type='BNNeckHead',
                 num_classes=num_classes,
                 in_channels=(128, 32)))
         cfg.update(kwargs)

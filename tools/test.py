@@ -2,16 +2,21 @@
 import argparse
 import os
 import os.path as osp
+import re
 from copy import deepcopy
 
 import mmengine
 import torch
 from mmengine.config import Config, ConfigDict, DictAction
 from mmengine.evaluator import DumpResults
+from mmengine.hooks import Hook
+from mmengine.model import BaseTTAModel, is_model_wrapper
 from mmengine.runner import Runner
 
-import mmdcct  # noqa: F401  (allow-lists checkpoint types, quiet warnings)
-from mmdcct.utils import setup_cpu_distributed
+from mmdcct.utils import (ignore_mmcv_lite_warning,
+                          install_safe_checkpoint_loading,
+                          setup_cpu_distributed)
+from mmdcct.utils.dist_utils import shutdown_distributed
 
 
 def parse_args():
@@ -59,6 +64,19 @@ def parse_args():
         type=float,
         default=2,
         help='display time of every window. (second)')
+    parser.add_argument(
+        '--tta',
+        action='store_true',
+        help='test-time augmentation: average the features of the frames '
+        'and of their mirror images (`tta_model` / `tta_pipeline` of the '
+        'config; by default mmdcct.VideoReIDTTAModel and the test pipeline '
+        'with a flip / no-flip TestTimeAug before packing)')
+    parser.add_argument(
+        '--allow-partial-checkpoint',
+        action='store_true',
+        help='evaluate even if the checkpoint leaves most backbone weights '
+        'of the model unloaded (missing or of another shape); by default '
+        'that is refused, since it reports the metrics of random weights')
     parser.add_argument(
         '--no-pin-memory',
         action='store_true',
@@ -116,11 +134,120 @@ def merge_args(cfg, args):
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
 
+    # after the overrides (e.g. num_workers=0): torch refuses
+    # persistent_workers=True without workers
+    if not cfg.test_dataloader.get('num_workers', 0):
+        cfg.test_dataloader['persistent_workers'] = False
+
+    if args.tta:
+        if 'tta_model' not in cfg:
+            cfg.tta_model = dict(type='mmdcct.VideoReIDTTAModel')
+        if 'tta_pipeline' not in cfg:
+            test_pipeline = cfg.test_dataloader.dataset.pipeline
+            cfg.tta_pipeline = deepcopy(test_pipeline)
+            flips = [
+                dict(
+                    type='TrackletBroadcaster',
+                    transforms=[
+                        dict(
+                            type='mmcv.RandomFlip',
+                            prob=prob,
+                            direction='horizontal')
+                    ]) for prob in (0., 1.)
+            ]
+            cfg.tta_pipeline[-1] = dict(
+                type='TestTimeAug', transforms=[flips, [test_pipeline[-1]]])
+        cfg.model = ConfigDict(**cfg.tta_model, module=cfg.model)
+        cfg.test_dataloader.dataset.pipeline = cfg.tta_pipeline
+
     return cfg
+
+
+def unloaded_backbone_tensors(model: torch.nn.Module, checkpoint: dict):
+    """The model's backbone tensors a checkpoint does not provide.
+
+    Args:
+        model (nn.Module): The model (unwrapped).
+        checkpoint (dict): The loaded checkpoint (or bare state dict).
+
+    Returns:
+        tuple: ``(total, missing, mismatched)``: the number of backbone
+        tensors of the model (all tensors if it has no ``backbone``), the
+        names missing from the checkpoint, and ``(name, checkpoint shape,
+        model shape)`` of those with another shape.
+    """
+    state_dict = checkpoint.get('state_dict', checkpoint)
+    state_dict = {
+        re.sub(r'^module\.', '', k): v
+        for k, v in state_dict.items()
+    }
+    own = {
+        k: v
+        for k, v in model.state_dict().items()
+        if not k.endswith('num_batches_tracked')
+    }
+    backbone = {k: v for k, v in own.items() if k.startswith('backbone.')}
+    own = backbone or own
+    missing = [k for k in own if k not in state_dict]
+    mismatched = [(k, tuple(state_dict[k].shape), tuple(v.shape))
+                  for k, v in own.items() if k in state_dict
+                  and hasattr(state_dict[k], 'shape')
+                  and tuple(state_dict[k].shape) != tuple(v.shape)]
+    return len(own), missing, mismatched
+
+
+class PartialCheckpointGuard(Hook):
+    """Refuse a checkpoint that leaves most backbone tensors unloaded.
+
+    MMEngine loads test checkpoints with ``strict=False`` and only logs the
+    missing keys, so the checkpoint of another model would be evaluated
+    with random backbone weights. Checked in ``after_load_checkpoint``,
+    before the weights are copied into the model.
+
+    Args:
+        filename (str): The checkpoint (for the message).
+        allow (bool): Only warn (``--allow-partial-checkpoint``).
+    """
+
+    priority = 'VERY_HIGH'
+
+    def __init__(self, filename: str, allow: bool = False) -> None:
+        self.filename = filename
+        self.allow = allow
+
+    def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
+        model = runner.model
+        if is_model_wrapper(model) or isinstance(model, BaseTTAModel):
+            model = model.module
+        total, missing, mismatched = unloaded_backbone_tensors(
+            model, checkpoint)
+        unloaded = len(missing) + len(mismatched)
+        if total == 0 or 2 * unloaded <= total:
+            return
+        shapes = ', '.join(f'{k}: checkpoint {c} vs model {m}'
+                           for k, c, m in mismatched[:3])
+        message = (
+            f'checkpoint {self.filename} leaves {unloaded} of the {total} '
+            'backbone tensors of the model unloaded ('
+            f'{len(missing)} missing, e.g. {", ".join(missing[:3])}; '
+            f'{len(mismatched)} of another shape'
+            f'{", e.g. " + shapes if shapes else ""}): the metrics would be '
+            'those of randomly initialised weights. It is probably the '
+            'checkpoint of another model or config; test it with the config '
+            'it was trained with')
+        if not self.allow:
+            raise RuntimeError(
+                message + ', or pass --allow-partial-checkpoint to evaluate '
+                'it anyway.')
+        runner.logger.warning(message + ' (--allow-partial-checkpoint).')
 
 
 def main():
     args = parse_args()
+
+    # the checkpoint loads weights-only; one that could run code is refused
+    install_safe_checkpoint_loading()
+    ignore_mmcv_lite_warning()
 
     if args.out is None and args.out_item is not None:
         raise ValueError('Please use `--out` argument to specify the '
@@ -137,6 +264,10 @@ def main():
     # build the runner from config
     runner = Runner.from_cfg(cfg)
 
+    runner.register_hook(
+        PartialCheckpointGuard(args.checkpoint,
+                               args.allow_partial_checkpoint))
+
     if args.out and args.out_item in ['pred', None]:
         runner.test_evaluator.metrics.append(
             DumpResults(out_file_path=args.out))
@@ -146,6 +277,7 @@ def main():
 
     if args.out and args.out_item == 'metrics':
         mmengine.dump(metrics, args.out)
+    shutdown_distributed()
 
     return deepcopy(metrics)
 

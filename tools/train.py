@@ -1,18 +1,23 @@
 """Train a video Re-ID model with MMEngine's Runner (mmpretrain's flags)."""
 import argparse
+import logging
 import os
 import os.path as osp
-from typing import Optional
+import sys
+from typing import List, Optional, Tuple
 
 import torch
 from mmengine.config import Config, ConfigDict, DictAction
-from mmengine.runner import Runner
+from mmengine.logging import print_log
+from mmengine.runner import Runner, find_latest_checkpoint
 from mmengine.utils import digit_version
 from mmengine.utils.dl_utils import TORCH_VERSION
 
-import mmdcct  # noqa: F401  (allow-lists checkpoint types, quiet warnings)
-from mmdcct.utils import (setup_cpu_distributed, use_resumable_train_loop,
-                          validate_config)
+from mmdcct.utils import (ignore_mmcv_lite_warning,
+                          install_safe_checkpoint_loading,
+                          setup_cpu_distributed, validate_config)
+from mmdcct.utils.checkpoint_safety import CheckpointDownloadError
+from mmdcct.utils.dist_utils import shutdown_distributed
 
 
 def parse_args():
@@ -100,12 +105,13 @@ def enable_amp(cfg, cuda: Optional[bool] = None):
 
 
 def merge_args(cfg, args):
-    """Merge CLI arguments to config."""
-    if args.no_validate:
-        cfg.val_cfg = None
-        cfg.val_dataloader = None
-        cfg.val_evaluator = None
+    """Merge CLI arguments to config.
 
+    The flags and the tools' defaults are applied first and
+    ``--cfg-options`` last, so it can override any of them; what depends on
+    the final values (``--no-validate``, ``persistent_workers`` without
+    workers, ``--resume`` with nothing to resume) is settled after it.
+    """
     cfg.launcher = args.launcher
 
     # work_dir is determined in this priority: CLI > segment in file > name
@@ -148,22 +154,117 @@ def merge_args(cfg, args):
             dataloader_cfg.setdefault(key, value)  # the config's win
         if args.no_pin_memory:
             dataloader_cfg['pin_memory'] = False
-        if args.no_persistent_workers or dataloader_cfg.get('num_workers',
-                                                            0) == 0:
+        if args.no_persistent_workers:
             dataloader_cfg['persistent_workers'] = False
 
-    set_default_dataloader_cfg(cfg, 'train_dataloader')
-    set_default_dataloader_cfg(cfg, 'val_dataloader')
-    set_default_dataloader_cfg(cfg, 'test_dataloader')
+    for field in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        set_default_dataloader_cfg(cfg, field)
 
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
 
+    # after the overrides: they may set val_* keys (e.g. a data_root) that
+    # --no-validate then drops, or num_workers=0
+    if args.no_validate:
+        cfg.val_cfg = None
+        cfg.val_dataloader = None
+        cfg.val_evaluator = None
+    for field in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        dataloader_cfg = cfg.get(field, None)
+        # torch refuses persistent_workers=True without workers
+        if dataloader_cfg is not None and not dataloader_cfg.get(
+                'num_workers', 0):
+            dataloader_cfg['persistent_workers'] = False
+    check_resume(cfg)
     return cfg
+
+
+def check_resume(cfg) -> None:
+    """Settle ``resume=True`` before the Runner is built.
+
+    Without ``load_from`` the Runner resumes from ``WORK_DIR/
+    last_checkpoint``; when there is none, training starts from scratch
+    (said once here instead of MMEngine's "resumed from the latest
+    checkpoint None"). An explicit local checkpoint that does not exist is
+    an error.
+
+    Raises:
+        FileNotFoundError: If the checkpoint to resume from does not exist.
+    """
+    if not cfg.get('resume', False):
+        return
+    load_from = cfg.get('load_from', None)
+    if load_from is None:
+        latest = find_latest_checkpoint(cfg.work_dir)
+        if latest is None:
+            print_log(
+                f'--resume: no checkpoint found in {cfg.work_dir} (no '
+                'last_checkpoint file): starting from scratch.',
+                logger='current',
+                level=logging.WARNING)
+            cfg.resume = False
+        elif '://' not in latest and not osp.isfile(latest):
+            raise FileNotFoundError(
+                f'--resume: {osp.join(cfg.work_dir, "last_checkpoint")} '
+                f'names {latest}, which does not exist. Pass the checkpoint '
+                'to resume from (--resume PATH), or delete last_checkpoint '
+                'to start from scratch.')
+    elif '://' not in load_from and not osp.isfile(
+            osp.expanduser(load_from)):
+        raise FileNotFoundError(
+            f'--resume {load_from}: no such checkpoint file. Check the path, '
+            'or pass --resume without a path to resume from the latest '
+            f'checkpoint in {cfg.work_dir} (if any).')
+
+
+def pretrained_checkpoints(cfg) -> List[Tuple[str, str]]:
+    """``(config key, checkpoint)`` of every ``init_cfg`` checkpoint of the
+    model, and of ``load_from``."""
+    found = []
+
+    def visit(node, path):
+        if isinstance(node, dict):
+            for key, value in node.items():
+                child = f'{path}.{key}'
+                if key == 'init_cfg':
+                    inits = value if isinstance(value, list) else [value]
+                    for i, init in enumerate(inits):
+                        if isinstance(init, dict) and isinstance(
+                                init.get('checkpoint'), str):
+                            where = child if len(inits) == 1 else (
+                                f'{child}[{i}]')
+                            found.append((f'{where}.checkpoint',
+                                          init['checkpoint']))
+                visit(value, child)
+        elif isinstance(node, (list, tuple)):
+            for i, value in enumerate(node):
+                visit(value, f'{path}[{i}]')
+
+    visit(cfg.get('model', {}), 'model')
+    if isinstance(cfg.get('load_from', None), str):
+        found.append(('load_from', cfg.load_from))
+    return found
+
+
+def _refers_to(checkpoint: str, url: str) -> bool:
+    """Whether a config's checkpoint value downloads ``url`` (directly,
+    behind a prefix such as ``timm-vit://``, or as a model-zoo name)."""
+    if checkpoint == url or checkpoint.endswith('://' + url):
+        return True
+    if checkpoint.startswith(('torchvision://', 'modelzoo://')):
+        from mmengine.runner.checkpoint import get_torchvision_models
+        name = checkpoint.split('://', 1)[1]
+        return get_torchvision_models().get(name) == url
+    return False
 
 
 def main():
     args = parse_args()
+
+    # resume / load_from / Pretrained init load weights-only: MMEngine's own
+    # types are allow-listed, anything that could run code is refused
+    install_safe_checkpoint_loading()
+    ignore_mmcv_lite_warning()
 
     # load config
     cfg = Config.fromfile(args.config)
@@ -174,18 +275,34 @@ def main():
     # contradictory settings fail here, naming both values
     validate_config(cfg)
 
-    # epoch-based training resumes mid-epoch exactly (skips the trained
-    # batches, restores the RNG states); an explicit train_cfg.type wins
-    use_resumable_train_loop(cfg)
-
-    # CPU-only machines: gloo process group and a CPU-friendly DDP wrapper
+    # the backend (unset: nccl with CUDA, gloo without); on CPU-only
+    # machines a gloo process group and a CPU-friendly DDP wrapper
     setup_cpu_distributed(cfg, args.launcher)
 
     # build the runner from config
     runner = Runner.from_cfg(cfg)
 
     # start training
-    runner.train()
+    try:
+        runner.train()
+    except CheckpointDownloadError as err:
+        # one message naming the URL, the config key and the ways around it
+        keys = [k for k, c in pretrained_checkpoints(cfg)
+                if _refers_to(c, err.url)]
+        err = err.with_keys(keys)
+        # every rank gets here (rank 0 shares its failure); the full message
+        # once per machine and first, then a pointer to it from the others
+        first = int(os.environ.get('LOCAL_RANK', '0')) == 0
+        if first:
+            runner.logger.error(str(err))
+            sys.stdout.flush()
+        if torch.distributed.is_initialized():
+            torch.distributed.barrier()
+        if not first:
+            runner.logger.error(
+                f'stopped: could not download {err.url} (see local rank 0)')
+        sys.exit(1)
+    shutdown_distributed()
 
 
 if __name__ == '__main__':

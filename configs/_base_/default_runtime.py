@@ -10,9 +10,11 @@ default_hooks = dict(
     # enable the parameter scheduler.
     param_scheduler=dict(type='ParamSchedulerHook'),
     # save a checkpoint every epoch, keep the best by mAP. Written through a
-    # temp file + os.replace; `last_checkpoint` is updated only afterwards and
-    # old checkpoints are pruned last, so a crash never corrupts the latest.
-    # For mid-epoch checkpoints use by_epoch=False and an iteration interval.
+    # temp file + os.replace (the 'atomic_local' file backend, the hook's
+    # default backend_args for a local out_dir); `last_checkpoint` is updated
+    # only afterwards and old checkpoints are pruned last, so a crash never
+    # corrupts the latest. For mid-epoch checkpoints use by_epoch=False and
+    # an iteration interval.
     checkpoint=dict(
         type='AtomicCheckpointHook', interval=1, max_keep_ckpts=3,
         save_best='mAP', rule='greater'),
@@ -35,8 +37,10 @@ env_cfg = dict(
     cudnn_benchmark=False,
     # set multi process parameters
     mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
-    # set distributed parameters; CPU-only jobs use backend='gloo'
-    dist_cfg=dict(backend='nccl'),
+    # set distributed parameters. backend=None: the tools pick 'nccl' with
+    # CUDA and 'gloo' without it (mmdcct.utils.setup_cpu_distributed); set
+    # 'nccl' / 'gloo' / 'mpi' to force one.
+    dist_cfg=dict(backend=None),
 )
 
 # set visualizer (add dict(type='TensorboardVisBackend') to plot to TB)
@@ -61,14 +65,19 @@ resume = False
 # with seed + num_workers * rank + worker_id each time they start.
 randomness = dict(seed=None, deterministic=False)
 
-# Resume (`tools/train.py --resume [CKPT]`): epoch-based train_cfg runs as
-# mmdcct.ResumableEpochBasedTrainLoop (set by tools/train.py), which skips the
-# batches a mid-epoch checkpoint already trained and restores the Python /
-# numpy / torch RNG states stored by ResumeStateHook; with num_workers=0 the
-# resumed run is bit-identical to an uninterrupted one (with workers, the
-# augmentations of the rest of the resumed epoch differ). Checkpoints load
-# with torch.load(weights_only=True); trust a legacy file explicitly with
-# MMDCCT_TRUSTED_CHECKPOINTS=/path/a.pth (see mmdcct.utils.checkpoint_safety).
+# Resume (`tools/train.py --resume [CKPT]`): the schedules
+# (configs/_base_/schedules/*.py) train with
+#   train_cfg = dict(type='mmdcct.ResumableEpochBasedTrainLoop', ...)
+# (MMEngine forbids the same key in two bases, so train_cfg lives there and
+# not here), which skips the batches a mid-epoch checkpoint already trained
+# and restores the Python / numpy / torch RNG states stored by
+# ResumeStateHook; with num_workers=0 the resumed run is bit-identical to an
+# uninterrupted one (with workers, the augmentations of the rest of the
+# resumed epoch differ). `train_cfg.type='EpochBasedTrainLoop'` keeps
+# MMEngine's loop (which restarts a resumed epoch). The tools load
+# checkpoints with torch.load(weights_only=True); trust a legacy file
+# explicitly with MMDCCT_TRUSTED_CHECKPOINTS=/path/a.pth (see
+# mmdcct.utils.checkpoint_safety).
 
 # Multi-GPU BatchNorm: statistics are per GPU by default. Set
 #   sync_bn = 'torch'

@@ -4,7 +4,7 @@
 # five minutes. Generate the data first:
 #   python tools/misc/make_synthetic_mars.py data/demo/MARS
 _base_ = [
-    '../_base_/models/coupled_r50_vit-b.py',
+    '../_base_/models/coupled_r50-vit-b.py',
     '../_base_/datasets/mars.py',
     '../_base_/default_runtime.py',
 ]
@@ -33,7 +33,8 @@ model = dict(
             patch_size=8,
             drop_path_rate=0.1,
             out_type='raw')),
-    head=dict(in_channels=(512, 192), num_classes=60),  # demo train ids
+    # in_channels (512, 192) are taken from the backbones
+    head=dict(num_classes=60),  # demo train ids
     # Trained from scratch, the raw backbone features are dominated by a few
     # high-variance channels; the BN-neck features fix that. 'all' (base +
     # BN-neck features) is also what the DCCT authors report.
@@ -89,7 +90,9 @@ param_scheduler = [
          convert_to_iter_based=True),
     dict(type='MultiStepLR', by_epoch=True, milestones=[24], gamma=0.1),
 ]
-train_cfg = dict(by_epoch=True, max_epochs=30, val_interval=10)
+train_cfg = dict(
+    type='mmdcct.ResumableEpochBasedTrainLoop', max_epochs=30,
+    val_interval=10)
 val_cfg = dict()
 test_cfg = dict()
 
@@ -97,7 +100,4 @@ default_hooks = dict(
     logger=dict(interval=10),
     checkpoint=dict(interval=10, max_keep_ckpts=2))
 
-# CPU-friendly distributed settings: `bash tools/dist_train.sh
-# configs/dcct/coupled_demo.py 2` runs 2 gloo processes on this machine.
-env_cfg = dict(dist_cfg=dict(backend='gloo'))
 randomness = dict(seed=0, deterministic=False)

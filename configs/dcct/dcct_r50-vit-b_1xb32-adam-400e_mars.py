@@ -1,4 +1,4 @@
-# DCCT on MARS with the recipe of the authors' public code (spec §7), as an
+# DCCT on MARS with the recipe of the authors' public code, as an
 # alternative to the paper's SGD recipe: Adam lr 3.5e-4 with weight decay
 # 5e-4 on every parameter, linear warm-up from 0.01x over 10 epochs, lr x 0.3
 # at epochs 70/140/210/280/350, 400 epochs, one GPU with a batch of 32
@@ -10,12 +10,12 @@
 # - LD and FD: their default run and training script switch both OFF; we
 #   keep the paper's self-distillation (weight 0.1). For their setting use
 #   --cfg-options model.head.loss_ld=None model.head.loss_fd=None
-#   (and model.head.loss_ld.weight=1 model.head.loss_fd.weight=1 for their
-#   lambda=1 with the terms on).
+#   (and model.head.loss_ld.loss_weight=1 model.head.loss_fd.loss_weight=1
+#   for their lambda=1 with the terms on).
 # - HTA's attention keeps the standard output projection; theirs omits it
 #   (model.temporal_neck.attn_out_proj=False).
 _base_ = [
-    '../_base_/models/dcct_r50_vit-b.py',
+    '../_base_/models/dcct_r50-vit-b.py',
     '../_base_/datasets/mars.py',
     '../_base_/schedules/adam_400e.py',
     '../_base_/default_runtime.py',
@@ -28,7 +28,7 @@ model = dict(
     temporal_neck=dict(num_frames=num_frames),
     head=dict(num_classes=625))  # MARS train identities
 
-# The authors' data path (the variants of spec §6). Frames: their random-
+# The authors' data path (from their public code). Frames: their random-
 # interval sampling (T random frames of a window of T*s consecutive ones,
 # s = 8 halved while the tracklet is too short) instead of the paper's
 # restricted random sampling (mode='random'). Augmentation: bilinear resize
@@ -36,8 +36,8 @@ model = dict(
 # drawn once per tracklet (TrackletBroadcaster), as in their code. Same
 # transforms as configs/_base_/datasets/mars.py otherwise.
 train_pipeline = [
-    dict(type='RestrictedRandomSampling', num_frames=num_frames,
-         mode='random_interval', max_interval=8),
+    dict(type='IntervalSampleFrames', num_frames=num_frames, mode='random',
+         max_interval=8),
     dict(type='LoadTrackletFrames'),
     dict(
         type='TrackletBroadcaster',
@@ -55,10 +55,10 @@ train_pipeline = [
 # Test: their begin-interval frames 0, s, ..., (T-1)s with the largest s of
 # 8, 4, 2, 1 that fits (the paper: the first frame of each of T chunks) and
 # a bilinear resize (the paper: bicubic). Their dense test is
-# mode='dense_strided'.
+# IntervalSampleFrames(mode='dense').
 test_pipeline = [
-    dict(type='RestrictedRandomSampling', num_frames=num_frames,
-         mode='begin_interval', max_interval=8),
+    dict(type='IntervalSampleFrames', num_frames=num_frames, mode='begin',
+         max_interval=8),
     dict(type='LoadTrackletFrames'),
     dict(
         type='TrackletBroadcaster',

@@ -2,7 +2,7 @@
 # recipe and model unchanged from MARS (2 GPUs x 8 tracklets, 50 epochs).
 # Paper: 97.6 mAP / 98.4 R1.
 _base_ = [
-    '../_base_/models/dcct_r50_vit-b.py',
+    '../_base_/models/dcct_r50-vit-b.py',
     '../_base_/datasets/duke_video.py',
     '../_base_/schedules/sgd_50e.py',
     '../_base_/default_runtime.py',

@@ -7,7 +7,7 @@
 # configs/_base_/datasets/ilids_vid.py). Same model and SGD recipe as on
 # MARS.
 _base_ = [
-    '../_base_/models/dcct_r50_vit-b.py',
+    '../_base_/models/dcct_r50-vit-b.py',
     '../_base_/datasets/ilids_vid.py',
     '../_base_/schedules/sgd_50e.py',
     '../_base_/default_runtime.py',

@@ -1,4 +1,4 @@
-# DCCT (Liu et al., TNNLS) on MARS with the paper's recipe (spec §7): coupled
+# DCCT (Liu et al., TNNLS) on MARS with the paper's recipe (Sec. IV-B): coupled
 # ResNet-50 (last stride 1) + ViT-B/16, CCA on every frame, HTA (depth 2,
 # D=512) over the T=8 frames, two-stage supervision and self-distillation
 # (LD + FD, weight 0.1). SGD (Nesterov, lr 0.01, x0.1 every 15 epochs), 50
@@ -8,7 +8,7 @@
 # what the authors report); 'base' runs the backbones only (the efficient
 # mode self-distillation enables), 'spatial' / 'final' one stage each.
 _base_ = [
-    '../_base_/models/dcct_r50_vit-b.py',
+    '../_base_/models/dcct_r50-vit-b.py',
     '../_base_/datasets/mars.py',
     '../_base_/schedules/sgd_50e.py',
     '../_base_/default_runtime.py',

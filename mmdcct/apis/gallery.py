@@ -12,7 +12,28 @@ Example::
 
 Distances are cosine distances ``1 - cos(q, g)`` (in ``[0, 2]``) on
 L2-normalised features; ties are broken by gallery order.
+
+Search backends (``backend=``, saved with the index): ``'exact'`` (the
+default: chunked brute force with :mod:`mmdcct.evaluation.functional`),
+and, with the optional ``faiss`` extra, ``'faiss-flat'`` (exact, same
+results), ``'faiss-ivf'`` and ``'faiss-hnsw'`` (approximate, for large
+galleries); see :mod:`mmdcct.apis.faiss_backend`::
+
+    >>> index = GalleryIndex.load('work_dirs/gallery')
+    >>> index.set_backend('faiss-ivf', nlist=1024, nprobe=64)
+    >>> index.save('work_dirs/gallery')  # + gallery.faiss, params in .json
+
+Folders are read with :func:`find_tracklets`: a MARS identity folder
+(``bbox_test/0001/`` with ``0001C1T0001F001.jpg`` ...) is split into its
+tracklets, named ``0001/C1T0001`` ..., and folders whose frames cannot be
+told apart are refused (see :mod:`mmdcct.apis.tracklet_folders`).
+
+Cameras are 1-based, as written in the file names (``C1`` is camera 1):
+parsed ``camid`` values, the ``camera`` column of
+:func:`format_search_results`, and the ``camid`` the index records. The
+datasets' data samples count cameras from 0 instead.
 """
+import hashlib
 import json
 import os
 import os.path as osp
@@ -22,12 +43,16 @@ from typing import Union
 
 import numpy as np
 
-from mmdcct.evaluation.functional import compute_distance
+from mmdcct.evaluation.functional import distance_chunks, rank_topk
+from .faiss_backend import (SEARCH_TIME_PARAMS, build_faiss_index,
+                            faiss_search, import_faiss, resolve_backend_cfg,
+                            set_search_params)
 from .inferencer import find_tracklet_dirs, list_tracklet_frames
+from .tracklet_folders import split_tracklet_frames
 
 __all__ = [
     'GalleryIndex', 'parse_pid_camid', 'format_search_results',
-    'DEFAULT_NAME_PATTERN'
+    'DEFAULT_NAME_PATTERN', 'find_tracklets', 'check_feature_mode'
 ]
 
 #: Identity and camera in a tracklet folder or frame name: MARS
@@ -83,6 +108,82 @@ def parse_pid_camid(
     return out
 
 
+def find_tracklets(
+    paths: Union[str, Sequence[str]],
+    pattern: Union[str, 're.Pattern', None] = DEFAULT_NAME_PATTERN
+) -> List[dict]:
+    """Expand folders into tracklets, splitting MARS identity folders.
+
+    Every folder of :func:`find_tracklet_dirs` is grouped by
+    :func:`~mmdcct.apis.tracklet_folders.split_tracklet_frames`: a folder of
+    frames of several MARS tracklets (``0001C1T0001F001.jpg``,
+    ``0001C6T0003F001.jpg`` ...) gives one tracklet per (camera, tracklet),
+    named ``<folder>/C1T0001``; any other folder is one tracklet named by
+    its path.
+
+    Args:
+        paths (str | Sequence[str]): Tracklet folders, or folders whose
+            sub-folders are tracklets (or MARS identity folders).
+        pattern (str | re.Pattern, optional): Name pattern of
+            :func:`parse_pid_camid` for the folders that are one tracklet;
+            None disables parsing (split tracklets then get no ids either).
+            Defaults to :data:`DEFAULT_NAME_PATTERN`.
+
+    Returns:
+        list[dict]: In folder order, then identity / camera / tracklet
+        order: ``name`` (str), ``path`` (the folder), ``label`` (the part of
+        the folder, e.g. ``'C1T0001'``, or None), ``frames`` (paths in frame
+        order), ``pid`` and ``camid`` (int, 1-based camera, or None).
+
+    Raises:
+        ValueError: If a folder mixes frame-naming conventions or holds
+            DukeMTMC-VideoReID frames of several tracklets.
+    """
+    out = []
+    for folder in find_tracklet_dirs(paths):
+        frames = list_tracklet_frames(folder)
+        for part in split_tracklet_frames(frames, folder):
+            if part['label'] is None:
+                ids = parse_pid_camid(folder, pattern)
+                name = folder
+            else:
+                ids = dict(pid=None, camid=None) if pattern is None else dict(
+                    pid=part['pid'], camid=part['camid'])
+                name = osp.join(folder, part['label'])
+            out.append(
+                dict(
+                    name=name,
+                    path=folder,
+                    label=part['label'],
+                    frames=part['frames'],
+                    **ids))
+    return out
+
+
+def check_feature_mode(inferencer: Any, info: dict) -> None:
+    """Raise if ``inferencer`` embeds with another feature mode than the one
+    recorded in an index's ``info``.
+
+    Args:
+        inferencer (VideoReIDInferencer): Has a ``feature`` attribute.
+        info (dict): :attr:`GalleryIndex.info` (``feature`` may be absent).
+
+    Raises:
+        ValueError: Naming both modes.
+    """
+    recorded = info.get('feature')
+    current = getattr(inferencer, 'feature', None)
+    if isinstance(recorded, str) and isinstance(current, str) \
+            and recorded != current:
+        raise ValueError(
+            f'The gallery index holds {recorded!r} features but the queries '
+            f'would be embedded with feature {current!r}: distances between '
+            'the two mean nothing. Embed the queries with '
+            f'feature={recorded!r} (tools/infer.py: --feature {recorded}, or '
+            'leave --feature out to use the mode the index records), or '
+            f'rebuild the index with {current!r}.')
+
+
 def _stem(path: str) -> str:
     """``x/gallery.npz`` / ``x/gallery.json`` / ``x/gallery`` -> ``x/gallery``.
     """
@@ -96,6 +197,20 @@ def _opt_int(value: Any) -> Optional[int]:
     return None if value is None else int(value)
 
 
+def _fingerprint(features: np.ndarray) -> str:
+    """A cheap hash of the features (shape and up to 4096 spread rows) that
+    tells a saved FAISS index from one of other features."""
+    step = max(1, len(features) // 4096)
+    digest = hashlib.sha1(repr(features.shape).encode())
+    digest.update(np.ascontiguousarray(features[::step]).tobytes())
+    return digest.hexdigest()
+
+
+#: Distance-matrix entries ranked at once by the exact search: bounds its
+#: temporaries (a few times 256 MB) whatever the gallery size.
+_EXACT_BLOCK = 1 << 26
+
+
 class GalleryIndex:
     """Tracklet features with their metadata, searchable by cosine distance.
 
@@ -103,19 +218,29 @@ class GalleryIndex:
         features (np.ndarray): ``(G, C)`` features; they are L2-normalised
             (float32) on construction.
         metadata (Sequence[dict], optional): One dict per row with ``path``
-            (str) and optionally ``pid`` / ``camid`` (int or None) and any
-            JSON-serialisable extra keys. Defaults to ``path=''``.
+            (str), optionally ``pid`` / ``camid`` (int or None; cameras
+            1-based as in file names), ``name`` (the tracklet's name, e.g.
+            ``'bbox_test/0001/C1T0001'`` for a part of a MARS identity
+            folder) and any JSON-serialisable extra keys. Defaults to
+            ``path=''``.
         info (dict, optional): JSON-serialisable information about how the
             features were made (config, checkpoint, feature mode ...).
         normalize (bool): L2-normalise the features. Defaults to True
             (:meth:`load` skips it: saved features are normalised).
+        backend (str): Search backend: ``'exact'``, ``'faiss-flat'``,
+            ``'faiss-ivf'`` or ``'faiss-hnsw'`` (see :meth:`set_backend`).
+            Defaults to ``'exact'``.
+        backend_cfg (dict, optional): Its parameters, e.g.
+            ``dict(nlist=1024, nprobe=64)``. Defaults to None.
     """
 
     def __init__(self,
                  features: np.ndarray,
                  metadata: Optional[Sequence[dict]] = None,
                  info: Optional[dict] = None,
-                 normalize: bool = True) -> None:
+                 normalize: bool = True,
+                 backend: str = 'exact',
+                 backend_cfg: Optional[dict] = None) -> None:
         features = np.asarray(features, dtype=np.float32)
         if features.ndim != 2:
             raise ValueError('features must be (G, C), got shape '
@@ -137,6 +262,8 @@ class GalleryIndex:
             meta['camid'] = _opt_int(meta.get('camid'))
             self.metadata.append(meta)
         self.info = dict(info or {})
+        self._faiss_index = None
+        self.set_backend(backend, **(backend_cfg or {}))
 
     # ------------------------------------------------------------------
     # construction
@@ -156,36 +283,43 @@ class GalleryIndex:
         Args:
             inferencer (VideoReIDInferencer): Embeds the tracklets.
             folders (str | Sequence[str]): Tracklet folders, or folders whose
-                sub-folders are tracklets (see :func:`find_tracklet_dirs`).
+                sub-folders are tracklets; MARS identity folders are split
+                into their tracklets (see :func:`find_tracklets`).
             pids (Sequence[int | None], optional): Identities, one per
                 tracklet; override the parsed ones. Defaults to None.
-            camids (Sequence[int | None], optional): Cameras, one per
-                tracklet; override the parsed ones. Defaults to None.
+            camids (Sequence[int | None], optional): Cameras (1-based, as
+                in file names), one per tracklet; override the parsed ones.
+                Defaults to None.
             pattern (str, optional): Name pattern for
                 :func:`parse_pid_camid`; None disables parsing.
             batch_size (int): Tracklets per forward. Defaults to 8.
             progress (bool): Show a progress bar. Defaults to True.
 
         Returns:
-            GalleryIndex: The index, in folder order.
+            GalleryIndex: The index, in :func:`find_tracklets` order.
         """
-        dirs = find_tracklet_dirs(folders)
+        tracklets = find_tracklets(folders, pattern)
         for name, values in (('pids', pids), ('camids', camids)):
-            if values is not None and len(values) != len(dirs):
-                raise ValueError(f'{len(values)} {name} for {len(dirs)} '
-                                 'tracklets')
+            if values is not None and len(values) != len(tracklets):
+                raise ValueError(f'{len(values)} {name} for '
+                                 f'{len(tracklets)} tracklets')
         metadata = []
-        for i, path in enumerate(dirs):
+        for i, track in enumerate(tracklets):
             meta = dict(
-                path=osp.abspath(path), **parse_pid_camid(path, pattern))
+                path=osp.abspath(track['path']),
+                pid=track['pid'],
+                camid=track['camid'])
+            if track['label'] is not None:
+                meta['name'] = osp.join(meta['path'], track['label'])
             if pids is not None:
                 meta['pid'] = pids[i]
             if camids is not None:
                 meta['camid'] = camids[i]
-            meta['num_frames'] = len(list_tracklet_frames(path))
+            meta['num_frames'] = len(track['frames'])
             metadata.append(meta)
-        feats = inferencer.extract(
-            dirs, batch_size=batch_size, progress=progress)
+        feats = inferencer.extract([t['frames'] for t in tracklets],
+                                   batch_size=batch_size,
+                                   progress=progress)
         return cls(feats, metadata, info=cls._inferencer_info(inferencer))
 
     @staticmethod
@@ -215,6 +349,7 @@ class GalleryIndex:
         self.features = np.concatenate([self.features, other.features]) \
             if len(self) else other.features
         self.metadata.extend(other.metadata)
+        self._reset_backend()
 
     # ------------------------------------------------------------------
     # accessors
@@ -229,8 +364,14 @@ class GalleryIndex:
 
     @property
     def paths(self) -> List[str]:
-        """list[str]: Tracklet paths."""
+        """list[str]: Tracklet folders."""
         return [m['path'] for m in self.metadata]
+
+    @property
+    def names(self) -> List[str]:
+        """list[str]: Tracklet names: the folder, or ``<folder>/C1T0001``
+        for a part of a MARS identity folder."""
+        return [m.get('name') or m['path'] for m in self.metadata]
 
     @property
     def pids(self) -> np.ndarray:
@@ -247,10 +388,92 @@ class GalleryIndex:
             dtype=np.int64)
 
     # ------------------------------------------------------------------
+    # search backend
+    # ------------------------------------------------------------------
+    def set_backend(self, backend: str = 'exact', **cfg) -> None:
+        """Choose how :meth:`search` ranks the gallery.
+
+        ``'exact'`` ranks all entries (chunked); ``'faiss-flat'`` does the
+        same with FAISS's ``IndexFlatIP`` (inner product of the unit-norm
+        features = cosine similarity; same hits and distances);
+        ``'faiss-ivf'`` (``IndexIVFFlat``: ``nlist``, ``nprobe``,
+        ``train_size``, ``niter``, ``seed``) and ``'faiss-hnsw'``
+        (``IndexHNSWFlat``: ``m``, ``ef_construction``, ``ef_search``) are
+        approximate. A FAISS index is built on the first search (or
+        :meth:`save`) and keeps its own copy of the features; changing only
+        ``nprobe`` / ``ef_search`` keeps a built index.
+
+        Args:
+            backend (str): The backend. Defaults to ``'exact'``.
+            **cfg: Its parameters (None entries keep the defaults, see
+                :mod:`mmdcct.apis.faiss_backend`).
+
+        Raises:
+            ValueError: On an unknown backend or parameter.
+            ImportError: If a FAISS backend is asked for without faiss
+                installed (the ``faiss`` extra).
+        """
+        given = {k: v for k, v in cfg.items() if v is not None}
+        cfg = resolve_backend_cfg(backend, cfg)
+        if backend != 'exact':
+            import_faiss()
+        built = getattr(self, '_faiss_index', None)
+        if built is not None and backend == self.backend and all(
+                v == self.backend_cfg.get(k)
+                for k, v in given.items() if k not in SEARCH_TIME_PARAMS):
+            # only search-time parameters differ: keep the built index
+            new_cfg = dict(self.backend_cfg)
+            new_cfg.update({
+                k: v
+                for k, v in given.items() if k in SEARCH_TIME_PARAMS
+            })
+            self.backend_cfg = resolve_backend_cfg(backend, new_cfg,
+                                                   len(self))
+            self._backend_request = dict(self.backend_cfg)
+            set_search_params(built, backend, self.backend_cfg)
+            return
+        self.backend = backend
+        self._backend_request = cfg
+        self._reset_backend()
+
+    def _reset_backend(self) -> None:
+        """Drop a built FAISS index (the features changed)."""
+        self._faiss_index = None
+        self.backend_cfg = dict(self._backend_request)
+
+    @property
+    def search_backend(self) -> dict:
+        """dict: ``type`` (the backend) and its parameters, as saved in
+        ``<stem>.json`` (size-dependent ones are None until built)."""
+        return dict(type=self.backend, **self.backend_cfg)
+
+    def build_search_backend(self):
+        """Build the FAISS index of a FAISS backend now (else on the first
+        search); returns it (None for ``'exact'``)."""
+        if self.backend == 'exact':
+            return None
+        if self._faiss_index is None:
+            if len(self) == 0:
+                raise ValueError('The gallery is empty.')
+            cfg = resolve_backend_cfg(self.backend, self._backend_request,
+                                      len(self))
+            self._faiss_index = build_faiss_index(self.features,
+                                                  self.backend, cfg)
+            self.backend_cfg = cfg
+        return self._faiss_index
+
+    # ------------------------------------------------------------------
     # IO
     # ------------------------------------------------------------------
     def save(self, path: str) -> Tuple[str, str]:
         """Write ``<stem>.npz`` (features) and ``<stem>.json`` (metadata).
+
+        The search backend and its parameters are saved in the ``.json``
+        (``search_backend``). An approximate FAISS index (``'faiss-ivf'``,
+        ``'faiss-hnsw'``) is built if needed and written as ``<stem>.faiss``
+        (``faiss.write_index``; it holds a copy of the features), because
+        building it again costs minutes on a large gallery; a flat one is
+        rebuilt on load instead (a copy of the features).
 
         Args:
             path (str): ``<stem>``, ``<stem>.npz`` or ``<stem>.json``.
@@ -263,6 +486,17 @@ class GalleryIndex:
             os.makedirs(osp.dirname(stem), exist_ok=True)
         npz_path, json_path = stem + '.npz', stem + '.json'
         np.savez(npz_path, features=self.features)
+        backend = self.search_backend
+        faiss_path = stem + '.faiss'
+        if self.backend in ('faiss-ivf', 'faiss-hnsw') and len(self):
+            import_faiss().write_index(self.build_search_backend(),
+                                       faiss_path)
+            backend = self.search_backend
+            backend.update(
+                file=osp.basename(faiss_path),
+                fingerprint=_fingerprint(self.features))
+        elif osp.isfile(faiss_path):  # a stale one would be read back
+            os.remove(faiss_path)
         with open(json_path, 'w') as f:
             json.dump(
                 dict(
@@ -271,6 +505,7 @@ class GalleryIndex:
                     num_entries=len(self),
                     feature_dim=self.feature_dim if len(self) else 0,
                     distance='cosine',
+                    search_backend=backend,
                     info=self.info,
                     entries=self.metadata),
                 f,
@@ -278,11 +513,22 @@ class GalleryIndex:
         return npz_path, json_path
 
     @classmethod
-    def load(cls, path: str) -> 'GalleryIndex':
+    def load(cls,
+             path: str,
+             backend: Optional[str] = None,
+             backend_cfg: Optional[dict] = None) -> 'GalleryIndex':
         """Read an index written by :meth:`save`.
+
+        The saved search backend is restored, with its ``<stem>.faiss``
+        when that file matches the features (else the FAISS index is built
+        again on the first search).
 
         Args:
             path (str): ``<stem>``, ``<stem>.npz`` or ``<stem>.json``.
+            backend (str, optional): Use this backend instead of the saved
+                one. Defaults to None.
+            backend_cfg (dict, optional): Parameters overriding the saved
+                ones (e.g. another ``nprobe``). Defaults to None.
 
         Returns:
             GalleryIndex: The index.
@@ -303,7 +549,52 @@ class GalleryIndex:
         if len(entries) != len(features):
             raise ValueError(f'{json_path!r} lists {len(entries)} entries '
                              f'but {npz_path!r} has {len(features)} rows')
-        return cls(features, entries, info=meta.get('info'), normalize=False)
+        saved = dict(meta.get('search_backend') or dict(type='exact'))
+        saved_type = saved.pop('type', 'exact')
+        faiss_file = saved.pop('file', None)
+        fingerprint = saved.pop('fingerprint', None)
+        if backend is None or backend == saved_type:
+            backend, cfg = saved_type, dict(saved)
+        else:
+            cfg, faiss_file = {}, None
+        cfg.update(backend_cfg or {})
+        index = cls(features, entries, info=meta.get('info'),
+                    normalize=False, backend=backend, backend_cfg=cfg)
+        if faiss_file:
+            index._read_faiss(osp.join(osp.dirname(stem), faiss_file),
+                              saved, fingerprint)
+        return index
+
+    def _read_faiss(self, faiss_path: str, saved_cfg: dict,
+                    fingerprint: Optional[str]) -> None:
+        """Adopt a saved FAISS index built with the current build
+        parameters over these features; else warn (it is built again)."""
+        import warnings
+        if any(saved_cfg.get(k) != v
+               for k, v in self._backend_request.items()
+               if k not in SEARCH_TIME_PARAMS):
+            return  # other build parameters asked for: built again anyway
+        reason = None
+        if not osp.isfile(faiss_path):
+            reason = 'is missing'
+        elif fingerprint != _fingerprint(self.features):
+            reason = 'was built over other features'
+        else:
+            faiss_index = import_faiss().read_index(faiss_path)
+            if (faiss_index.ntotal, faiss_index.d) != (len(self),
+                                                       self.feature_dim):
+                reason = (f'holds {faiss_index.ntotal} x {faiss_index.d} '
+                          'entries')
+        if reason is not None:
+            warnings.warn(f'FAISS index {faiss_path!r} {reason}; it is '
+                          'built again from the features on the first '
+                          'search.')
+            return
+        cfg = resolve_backend_cfg(self.backend, self._backend_request,
+                                  len(self))
+        set_search_params(faiss_index, self.backend, cfg)
+        self._faiss_index = faiss_index
+        self.backend_cfg = cfg
 
     # ------------------------------------------------------------------
     # search
@@ -324,7 +615,9 @@ class GalleryIndex:
         Returns:
             tuple[np.ndarray, np.ndarray]: ``distances`` ``(Q, k)`` float32
             ascending (cosine distance) and ``indices`` ``(Q, k)`` int64 into
-            the gallery; ties keep gallery order.
+            the gallery; ties keep gallery order. The approximate FAISS
+            backends may find fewer than ``k`` entries: those slots hold
+            index -1 and distance ``inf``.
         """
         if len(self) == 0:
             raise ValueError('The gallery is empty.')
@@ -334,17 +627,25 @@ class GalleryIndex:
         if q.ndim == 1:
             q = q[None]
         if q.ndim != 2 or q.shape[1] != self.feature_dim:
-            raise ValueError(f'Query features must be (Q, {self.feature_dim})'
-                             f', got {q.shape}')
-        k = min(int(topk), len(self))
+            mode = self.info.get('feature')
+            raise ValueError(
+                f'Query features must be (Q, {self.feature_dim}), got shape '
+                f'{q.shape}: the index holds width-{self.feature_dim} '
+                'features' + (f' (feature {mode!r})' if mode else '') +
+                '. Embed the queries with the model and feature mode that '
+                'built the index.')
+        if self.backend != 'exact':
+            q = q / np.maximum(np.linalg.norm(q, axis=1, keepdims=True), 1e-12)
+            return faiss_search(self.build_search_backend(), q,
+                                min(int(topk), len(self)))
+        # at most _EXACT_BLOCK distances at once, for a large gallery
+        chunk_size = max(1, min(chunk_size, _EXACT_BLOCK // len(self)))
         dists, inds = [], []
-        for start in range(0, len(q), chunk_size):
-            d = compute_distance(q[start:start + chunk_size], self.features,
-                                 'cosine').numpy()
-            order = np.argsort(d, axis=1, kind='stable')[:, :k]
+        for _, d in distance_chunks(q, self.features, 'cosine', chunk_size):
+            order, d = rank_topk(d, topk)
             inds.append(order)
             # float error can make a self-match slightly negative
-            dists.append(np.maximum(np.take_along_axis(d, order, axis=1), 0))
+            dists.append(np.maximum(d, 0))
         return (np.concatenate(dists).astype(np.float32),
                 np.concatenate(inds).astype(np.int64))
 
@@ -364,6 +665,8 @@ class GalleryIndex:
         for d_row, i_row in zip(distances, indices):
             hits = []
             for rank, (d, i) in enumerate(zip(d_row, i_row), 1):
+                if i < 0:  # an approximate search found fewer entries
+                    continue
                 hit = dict(rank=rank, index=int(i), distance=float(d))
                 hit.update(self.metadata[int(i)])
                 hits.append(hit)
@@ -380,9 +683,11 @@ class GalleryIndex:
 
         Args:
             inferencer (VideoReIDInferencer): Embeds the queries (with the
-                same model and feature mode as the gallery).
-            tracklets (str | Sequence): Query tracklets: folders (or folders
-                of tracklet folders), lists of frame paths or arrays.
+                same model and feature mode as the gallery; a mode other
+                than the recorded one raises a ``ValueError``).
+            tracklets (str | Sequence): Query tracklets: folders (expanded
+                and split by :func:`find_tracklets`), lists of frame paths
+                or arrays.
             topk (int): Hits per query. Defaults to 10.
             batch_size (int): Tracklets per forward. Defaults to 8.
             progress (bool): Show a progress bar. Defaults to True.
@@ -390,11 +695,12 @@ class GalleryIndex:
         Returns:
             list[list[dict]]: See :meth:`lookup`.
         """
+        check_feature_mode(inferencer, self.info)
         if isinstance(tracklets, (str, os.PathLike)):
             tracklets = [tracklets]
         tracklets = list(tracklets)
         if all(isinstance(t, (str, os.PathLike)) for t in tracklets):
-            tracklets = find_tracklet_dirs(tracklets)
+            tracklets = [t['frames'] for t in find_tracklets(tracklets)]
         feats = inferencer.extract(
             tracklets, batch_size=batch_size, progress=progress)
         return self.lookup(*self.search(feats, topk))
@@ -409,7 +715,8 @@ def format_search_results(results: List[List[dict]],
         results (list[list[dict]]): :meth:`GalleryIndex.lookup` output.
         query_names (Sequence[str], optional): One name per query. Defaults
             to ``query 0``, ``query 1`` ...
-        show_ids (bool): Add the ``pid`` / ``camid`` columns. Defaults to
+        show_ids (bool): Add the ``pid`` and ``camera`` columns (the
+            camera as ``C<camid>``, 1-based as in file names). Defaults to
             True.
 
     Returns:
@@ -421,14 +728,14 @@ def format_search_results(results: List[List[dict]],
         lines.append(f'query: {name}')
         header = f'{"rank":>4}  {"distance":>8}'
         if show_ids:
-            header += f'  {"pid":>5}  {"camid":>5}'
-        lines.append(header + '  gallery path')
+            header += f'  {"pid":>5}  {"camera":>6}'
+        lines.append(header + '  gallery tracklet')
         for hit in hits:
             row = f'{hit["rank"]:>4}  {hit["distance"]:>8.4f}'
             if show_ids:
                 pid = '-' if hit.get('pid') is None else hit['pid']
-                cam = '-' if hit.get('camid') is None else hit['camid']
-                row += f'  {pid:>5}  {cam:>5}'
-            lines.append(row + f'  {hit.get("path", "")}')
+                cam = '-' if hit.get('camid') is None else f'C{hit["camid"]}'
+                row += f'  {pid:>5}  {cam:>6}'
+            lines.append(row + f'  {hit.get("name") or hit.get("path", "")}')
         lines.append('')
     return '\n'.join(lines)

@@ -1,13 +1,15 @@
 """Build a model from a config (and checkpoint) for inference."""
+import warnings
 from typing import Optional, Union
 
 import torch.nn as nn
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
-from mmengine.runner import load_checkpoint
 
 from mmdcct.registry import MODELS
-from mmdcct.utils import register_all_modules, remove_pretrained_init
+from mmdcct.utils import (register_all_modules, remove_pretrained_init,
+                          safe_load_checkpoint)
+from mmdcct.utils.setup_env import MMCV_LITE_WARNING
 
 __all__ = ['init_model']
 
@@ -20,7 +22,8 @@ def init_model(config: Union[str, Config],
 
     Pretrained-backbone ``init_cfg`` entries are dropped when a checkpoint is
     given (no download); the checkpoint is loaded with torch's weights-only
-    unpickler (see :mod:`mmdcct.utils.checkpoint_safety`).
+    unpickler (:func:`mmdcct.utils.safe_load_checkpoint`; the process's
+    checkpoint loaders and safe globals are left as they are).
 
     Args:
         config (str | Config): Config file path or object.
@@ -45,10 +48,15 @@ def init_model(config: Union[str, Config],
     if checkpoint is not None:
         model_cfg = remove_pretrained_init(model_cfg)
     # our registries, whatever the caller's default scope is
-    with DefaultScope.overwrite_default_scope('mmdcct'):
+    with DefaultScope.overwrite_default_scope('mmdcct'), \
+            warnings.catch_warnings():
+        # building an mmpretrain part imports mmcv.cnn, which warns under
+        # mmcv-lite about compiled ops no Re-ID component uses
+        warnings.filterwarnings(
+            'ignore', message=MMCV_LITE_WARNING, category=UserWarning)
         model = MODELS.build(model_cfg)
     if checkpoint is not None:
-        ckpt = load_checkpoint(model, checkpoint, map_location='cpu')
+        ckpt = safe_load_checkpoint(model, checkpoint, map_location='cpu')
         model.dataset_meta = ckpt.get('meta', {}).get('dataset_meta', {})
     else:
         model.init_weights()

@@ -32,7 +32,7 @@ from typing import Union
 import numpy as np
 import torch
 import torch.nn.functional as F
-from mmcv.transforms import BaseTransform, Compose
+from mmcv.transforms import Compose
 from mmengine.config import Config, ConfigDict
 from mmengine.dataset import pseudo_collate
 from mmengine.device import get_device
@@ -40,8 +40,10 @@ from mmengine.infer import BaseInferencer
 from mmengine.registry import FUNCTIONS, DefaultScope
 from mmengine.utils import ProgressBar
 
+from mmdcct.datasets.transforms import LoadTrackletFromArray
 from mmdcct.registry import TRANSFORMS
 from .inference import init_model
+from .tracklet_folders import split_tracklet_frames
 
 __all__ = [
     'VideoReIDInferencer', 'LoadTrackletFromArray', 'list_tracklet_frames',
@@ -96,6 +98,23 @@ def list_tracklet_frames(folder: Union[str, os.PathLike]) -> List[str]:
     return sorted(frames, key=_frame_key)
 
 
+def _single_tracklet_frames(folder: Union[str, os.PathLike]) -> List[str]:
+    """The frames of a folder that is one tracklet; a folder whose frame
+    names show several tracklets (a MARS identity folder) is refused rather
+    than embedded as one."""
+    folder = os.fspath(folder)
+    parts = split_tracklet_frames(list_tracklet_frames(folder), folder)
+    if len(parts) > 1:
+        raise ValueError(
+            f'Folder {folder!r} holds {len(parts)} tracklets by its MARS '
+            f'frame names ({", ".join(p["label"] for p in parts[:5])}'
+            f'{" ..." if len(parts) > 5 else ""}); embedding it as one '
+            'tracklet would merge them. Use mmdcct.apis.find_tracklets('
+            'folder) (one frame list per tracklet), GalleryIndex or '
+            'tools/infer.py, which split such folders.')
+    return parts[0]['frames']
+
+
 def find_tracklet_dirs(paths: Union[str, Sequence[str]]) -> List[str]:
     """Expand folders into tracklet folders.
 
@@ -138,41 +157,6 @@ def find_tracklet_dirs(paths: Union[str, Sequence[str]]) -> List[str]:
     return out
 
 
-class LoadTrackletFromArray(BaseTransform):
-    """Take the sampled frames of an in-memory tracklet.
-
-    The stand-in for ``LoadTrackletFrames`` when a tracklet is a numpy
-    array: the sampling transform before it sees ``img_paths`` placeholders
-    (one per frame) and writes ``frame_inds`` as usual.
-
-    Required keys: ``frames`` (``(T, H, W, 3)`` RGB ``uint8``); optional
-    ``frame_inds``.
-
-    Added keys: ``imgs`` (list of ``H x W x 3`` arrays, independent copies),
-    ``img_shape`` and ``ori_shape`` (``(H, W)``). ``frames`` is removed.
-    """
-
-    def transform(self, results: dict) -> dict:
-        """Select the frames ``frames[frame_inds]``.
-
-        Args:
-            results (dict): With ``frames`` and optionally ``frame_inds``.
-
-        Returns:
-            dict: ``results`` with ``imgs``, ``img_shape``, ``ori_shape``.
-        """
-        frames = results.pop('frames')
-        inds = results.get('frame_inds')
-        if inds is None:
-            inds = np.arange(len(frames), dtype=np.int64)
-        inds = np.asarray(inds, dtype=np.int64).reshape(-1)
-        imgs = [np.array(frames[i], copy=True) for i in inds.tolist()]
-        results['imgs'] = imgs
-        results['img_shape'] = imgs[0].shape[:2]
-        results['ori_shape'] = imgs[0].shape[:2]
-        return results
-
-
 def _type_name(transform: Any) -> str:
     """The registered name of a transform config, scope prefix dropped."""
     if isinstance(transform, dict):
@@ -210,8 +194,9 @@ class VideoReIDInferencer(BaseInferencer):
         device (str, optional): ``'cpu'``, ``'cuda:0'`` ... Defaults to None
             (MMEngine's :func:`~mmengine.device.get_device`).
         feature (str, optional): Override of ``model.test_cfg.feature``:
-            ``'base'``, ``'spatial'``, ``'final'`` or ``'all'``. Defaults to
-            None (the config's).
+            ``'base'``, ``'spatial'``, ``'final'``, ``'all'`` or stages
+            joined by ``'+'`` (``'base+final'``). Defaults to None (the
+            config's).
         scope (str): The default scope. Defaults to ``'mmdcct'``.
 
     Attributes:
@@ -356,11 +341,13 @@ class VideoReIDInferencer(BaseInferencer):
 
     @feature.setter
     def feature(self, value: str) -> None:
-        from mmdcct.models.reid.video_reid import FEATURE_MODES
-        if value not in FEATURE_MODES:
-            raise ValueError(f'feature must be one of {FEATURE_MODES}, '
-                             f'got {value!r}')
+        old = self.model.test_cfg['feature']
         self.model.test_cfg['feature'] = value
+        try:  # a mode the model cannot produce fails here, not at predict
+            self.model.resolve_test_stages()
+        except ValueError:
+            self.model.test_cfg['feature'] = old
+            raise
 
     # ------------------------------------------------------------------
     # inputs
@@ -417,7 +404,7 @@ class VideoReIDInferencer(BaseInferencer):
             dict: ``img_paths`` (and ``frames`` for an array).
         """
         if isinstance(tracklet, (str, os.PathLike)):
-            return dict(img_paths=list_tracklet_frames(tracklet))
+            return dict(img_paths=_single_tracklet_frames(tracklet))
         if isinstance(tracklet, torch.Tensor):
             tracklet = tracklet.cpu().numpy()
         if isinstance(tracklet, np.ndarray):

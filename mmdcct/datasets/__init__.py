@@ -1,14 +1,13 @@
 from .base_video_reid_dataset import (BaseVideoReIDDataset,
                                       sort_frames_by_number)
+from .concat_video_reid_dataset import ConcatVideoReIDDataset
 from .duke_video_reid import DukeMTMCVideoReID, parse_duke_video_name
 from .ilids_vid import iLIDSVID, generate_ilidsvid_ls_set, ilidsvid_splits
+from .ls_vid import LSVID, parse_ls_vid_camera
 from .mars import MARS, parse_mars_name
 from .prid2011 import (PRID2011, generate_prid2011_splits,
                        prid2011_person_name)
 from .samplers import *  # noqa: F401,F403
-from .synthetic import (make_synthetic_duke_video, make_synthetic_ilids_vid,
-                        make_synthetic_mars, make_synthetic_prid2011,
-                        mars_image_name)
 from .transforms import *  # noqa: F401,F403
 from .two_camera_video_reid_dataset import TwoCameraVideoReIDDataset
 
@@ -17,7 +16,6 @@ __all__ = [
     'DukeMTMCVideoReID', 'parse_duke_video_name', 'iLIDSVID',
     'generate_ilidsvid_ls_set', 'ilidsvid_splits', 'PRID2011',
     'generate_prid2011_splits', 'prid2011_person_name',
-    'TwoCameraVideoReIDDataset', 'make_synthetic_mars', 'mars_image_name',
-    'make_synthetic_duke_video', 'make_synthetic_ilids_vid',
-    'make_synthetic_prid2011'
+    'TwoCameraVideoReIDDataset', 'LSVID', 'parse_ls_vid_camera',
+    'ConcatVideoReIDDataset'
 ]

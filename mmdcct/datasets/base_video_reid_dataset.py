@@ -67,9 +67,10 @@ class BaseVideoReIDDataset(BaseDataset):
       identity;
     - appends the query tracklets to the gallery when
       ``gallery_includes_query`` is True (the MARS protocol of the
-      literature), and builds the ``'test'`` split as query ∪ gallery in which
-      every tracklet appears exactly once, flagged by ``is_query`` and
-      ``is_gallery``;
+      literature; ``None`` takes the dataset's own protocol,
+      :attr:`GALLERY_INCLUDES_QUERY`), and builds the ``'test'`` split
+      as query ∪ gallery in which every tracklet appears exactly once,
+      flagged by ``is_query`` and ``is_gallery``;
     - fills ``metainfo`` and logs a summary table.
 
     Every item returned by :meth:`get_data_info` holds at least:
@@ -108,8 +109,13 @@ class BaseVideoReIDDataset(BaseDataset):
             Defaults to ``'train'``.
         pipeline (Sequence[dict | Callable]): Data transforms. Defaults to
             ``()``.
-        gallery_includes_query (bool): Whether the query tracklets are also
-            gallery tracklets. Defaults to False (MARS overrides it to True).
+        gallery_includes_query (bool, optional): Whether the query
+            tracklets are also gallery tracklets. None (the default) takes
+            the standard protocol of the dataset class,
+            :attr:`GALLERY_INCLUDES_QUERY` (True for MARS, False for the
+            others), so switching the dataset ``type`` switches the
+            protocol too. A value that differs from it is used, with a
+            warning that the results follow a non-standard protocol.
         test_mode (bool, optional): Whether the dataset is used for testing.
             Defaults to None, i.e. ``split != 'train'``.
         metainfo (dict, optional): Extra meta information, merged into
@@ -135,12 +141,15 @@ class BaseVideoReIDDataset(BaseDataset):
     #: A human-readable description of the expected folder layout, quoted by
     #: the errors raised when a required file is missing.
     EXPECTED_LAYOUT: str = ''
+    #: The dataset's standard protocol: whether its query tracklets are also
+    #: gallery tracklets (used when ``gallery_includes_query`` is None).
+    GALLERY_INCLUDES_QUERY: bool = False
 
     def __init__(self,
                  data_root: str,
                  split: str = 'train',
                  pipeline: Sequence[Union[dict, Callable]] = (),
-                 gallery_includes_query: bool = False,
+                 gallery_includes_query: Optional[bool] = None,
                  test_mode: Optional[bool] = None,
                  metainfo: Optional[dict] = None,
                  indices: Optional[Union[int, Sequence[int]]] = None,
@@ -153,7 +162,8 @@ class BaseVideoReIDDataset(BaseDataset):
         if data_root is None or data_root == '':
             raise ValueError(f'{type(self).__name__} needs a `data_root`.')
         self.split = split
-        self.gallery_includes_query = bool(gallery_includes_query)
+        self.gallery_includes_query = self._resolve_gallery_includes_query(
+            gallery_includes_query)
         if test_mode is None:
             test_mode = split != 'train'
         super().__init__(
@@ -237,8 +247,35 @@ class BaseVideoReIDDataset(BaseDataset):
         return data_list
 
     # -------------------------------------------------------------- helpers
+    def _resolve_gallery_includes_query(self, value: Optional[bool]) -> bool:
+        """Apply the dataset's default protocol; warn about a deviation."""
+        default = bool(self.GALLERY_INCLUDES_QUERY)
+        if value is None:
+            return default
+        if not isinstance(value, (bool, np.bool_)):
+            # bool('False') is True: a string would silently flip it
+            raise TypeError(
+                f'{type(self).__name__}: gallery_includes_query must be '
+                f'True, False or None (the dataset\'s protocol, '
+                f'{default}), got {value!r} ({type(value).__name__}).')
+        value = bool(value)
+        if value != default and self.split != 'train':
+            self.log_warning(
+                f'gallery_includes_query={value} differs from the standard '
+                f'{type(self).__name__} protocol ({default}): the results '
+                'are not comparable with published ones. Remove the key (or '
+                'set it to None) to use the standard protocol.')
+        return value
+
     def _check_data_root(self) -> None:
-        """Raise a clear error if ``data_root`` does not exist."""
+        """Raise a clear error if ``data_root`` is not a folder."""
+        if osp.isfile(self.data_root):
+            raise NotADirectoryError(
+                f'The data root of {type(self).__name__} "{self.data_root}" '
+                'is a file, not a directory. Set `data_root` (the config '
+                'variable, or train/val/test_dataloader.dataset.data_root) '
+                'to the folder that holds the dataset (extract an archive '
+                f'first).{self._layout_hint()}')
         if not osp.isdir(self.data_root):
             raise FileNotFoundError(
                 f'The data root of {type(self).__name__} "{self.data_root}" '
@@ -250,21 +287,77 @@ class BaseVideoReIDDataset(BaseDataset):
             return ''
         return ' Expected layout:\n' + self.EXPECTED_LAYOUT
 
-    def check_file_exists(self, path: str) -> str:
-        """Raise ``FileNotFoundError`` naming ``path`` if it is missing.
+    def check_file_exists(self, path: str, kind: Optional[str] = None) -> str:
+        """Raise an error naming ``path`` if it is missing or of wrong kind.
 
         Args:
             path (str): A file or folder the dataset requires.
+            kind (str, optional): ``'file'`` or ``'dir'`` to also require
+                that kind of entry. Defaults to None (either).
 
         Returns:
             str: ``path`` itself.
+
+        Raises:
+            FileNotFoundError: If ``path`` does not exist.
+            NotADirectoryError: If ``kind='dir'`` and ``path`` is a file.
+            IsADirectoryError: If ``kind='file'`` and ``path`` is a folder.
         """
         if not osp.exists(path):
             raise FileNotFoundError(
                 f'{type(self).__name__} requires "{path}", which does not '
                 f'exist (data_root="{self.data_root}").'
                 f'{self._layout_hint()}')
+        if kind == 'dir' and not osp.isdir(path):
+            raise NotADirectoryError(
+                f'{type(self).__name__} requires the folder "{path}", which '
+                f'is a file, not a directory (data_root="{self.data_root}"; '
+                f'extract an archive first).{self._layout_hint()}')
+        if kind == 'file' and osp.isdir(path):
+            raise IsADirectoryError(
+                f'{type(self).__name__} requires the file "{path}", which is '
+                f'a directory, not a file (data_root="{self.data_root}").'
+                f'{self._layout_hint()}')
         return path
+
+    def read_text_lines(self, path: str) -> List[str]:
+        """Read a UTF-8 (or ASCII) text file as a list of lines.
+
+        Unlike ``open(path)``, a byte that is not UTF-8 is reported with the
+        file, the line and the byte offset instead of a bare
+        ``UnicodeDecodeError``.
+
+        Args:
+            path (str): A name list or another text annotation file.
+
+        Returns:
+            list[str]: The lines, without line endings (a UTF-8 byte order
+            mark at the start is dropped).
+
+        Raises:
+            ValueError: If a line is not valid UTF-8.
+        """
+        with open(path, 'rb') as f:
+            data = f.read()
+        if data.startswith(b'\xef\xbb\xbf'):
+            data = data[3:]
+        lines = []
+        offset = 0
+        for lineno, raw in enumerate(data.splitlines(keepends=True), 1):
+            try:
+                line = raw.decode('utf-8')
+            except UnicodeDecodeError as e:
+                raise ValueError(
+                    f'{path}, line {lineno}: the byte 0x{raw[e.start]:02x} '
+                    f'at byte offset {offset + e.start} of the file (column '
+                    f'{e.start + 1} of the line) is not UTF-8 ({e.reason}). '
+                    f'{type(self).__name__} annotation files are plain '
+                    'ASCII: the file is damaged (re-extract or re-download '
+                    'it) or was saved in another encoding (convert it to '
+                    'UTF-8, e.g. with `iconv -f latin1 -t utf-8`).') from None
+            lines.append(line.rstrip('\r\n'))
+            offset += len(raw)
+        return lines
 
     def log_warning(self, message: str) -> None:
         """Log a warning of this dataset to the current ``MMLogger``.

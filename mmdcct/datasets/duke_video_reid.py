@@ -1,8 +1,11 @@
 """DukeMTMC-VideoReID video person Re-ID dataset."""
+import logging
 import os
 import os.path as osp
 import re
 from typing import Callable, List, Optional, Sequence, Union
+
+from mmengine.logging import print_log
 
 from mmdcct.registry import DATASETS
 from .base_video_reid_dataset import BaseVideoReIDDataset
@@ -54,6 +57,9 @@ class DukeMTMCVideoReID(BaseVideoReIDDataset):
     702 query identities plus 408 distractor identities seen only by the
     gallery); 8 cameras.
 
+    The dataset was withdrawn by its creators in 2019 and some venues refuse
+    results on it; building this class logs a notice once per process.
+
     Protocol (as torchreid and the literature run it): the splits are the
     folders ``train``, ``query`` and ``gallery``; the query tracklets are
     **not** appended to the gallery (``gallery_includes_query=False``, every
@@ -87,8 +93,9 @@ class DukeMTMCVideoReID(BaseVideoReIDDataset):
             (query ∪ gallery). Defaults to ``'train'``.
         pipeline (Sequence[dict | Callable]): Data transforms. Defaults to
             ``()``.
-        gallery_includes_query (bool): Whether the query tracklets are also
-            gallery tracklets. Defaults to False (the Duke protocol).
+        gallery_includes_query (bool, optional): Whether the query
+            tracklets are also gallery tracklets. Defaults to None:
+            the class's ``GALLERY_INCLUDES_QUERY`` (False, the Duke protocol).
         **kwargs: Other arguments of :class:`BaseVideoReIDDataset`.
 
     Examples:
@@ -103,6 +110,12 @@ class DukeMTMCVideoReID(BaseVideoReIDDataset):
     #: Number of cameras; the file names must have ``C1`` .. ``C8``.
     NUM_CAMS: int = 8
 
+    #: Logged once per process when the class is first built.
+    WITHDRAWN_NOTICE = (
+        'DukeMTMC-VideoReID was withdrawn by its creators (2019); some '
+        'venues refuse results on it.')
+    _notice_logged: bool = False
+
     EXPECTED_LAYOUT = (
         '  data_root/\n'
         '  └── DukeMTMC-VideoReID/\n'
@@ -114,9 +127,15 @@ class DukeMTMCVideoReID(BaseVideoReIDDataset):
                  data_root: str,
                  split: str = 'train',
                  pipeline: Sequence[Union[dict, Callable]] = (),
-                 gallery_includes_query: bool = False,
+                 gallery_includes_query: Optional[bool] = None,
                  test_mode: Optional[bool] = None,
                  **kwargs) -> None:
+        if not DukeMTMCVideoReID._notice_logged:
+            DukeMTMCVideoReID._notice_logged = True
+            print_log(
+                f'{type(self).__name__}: {self.WITHDRAWN_NOTICE}',
+                logger='current',
+                level=logging.WARNING)
         super().__init__(
             data_root=data_root,
             split=split,
@@ -127,9 +146,9 @@ class DukeMTMCVideoReID(BaseVideoReIDDataset):
 
     def _split_dir(self, split: str) -> str:
         """Return the existing folder of ``split`` (error if missing)."""
-        self.check_file_exists(osp.join(self.data_root, DUKE_DIR))
+        self.check_file_exists(osp.join(self.data_root, DUKE_DIR), kind='dir')
         return self.check_file_exists(
-            osp.join(self.data_root, DUKE_DIR, split))
+            osp.join(self.data_root, DUKE_DIR, split), kind='dir')
 
     def _tracklet_dirs(self, split: str) -> List[tuple]:
         """List ``(pid, tracklet folder)`` of a split in sorted order."""

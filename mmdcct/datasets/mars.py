@@ -84,8 +84,9 @@ class MARS(BaseVideoReIDDataset):
             (query ∪ gallery, each tracklet once). Defaults to ``'train'``.
         pipeline (Sequence[dict | Callable]): Data transforms. Defaults to
             ``()``.
-        gallery_includes_query (bool): Whether the query tracklets are also
-            gallery tracklets. Defaults to True.
+        gallery_includes_query (bool, optional): Whether the query
+            tracklets are also gallery tracklets. Defaults to None:
+            the class's ``GALLERY_INCLUDES_QUERY`` (True).
         **kwargs: Other arguments of :class:`BaseVideoReIDDataset`
             (``test_mode``, ``metainfo``, ``indices``, ``lazy_init``,
             ``serialize_data``, ``max_refetch``).
@@ -100,6 +101,8 @@ class MARS(BaseVideoReIDDataset):
 
     #: Number of cameras; image names must have cameras ``1 .. NUM_CAMS``.
     NUM_CAMS: int = 6
+    #: The MARS protocol appends the queries to the gallery.
+    GALLERY_INCLUDES_QUERY: bool = True
 
     EXPECTED_LAYOUT = (
         '  data_root/\n'
@@ -116,7 +119,7 @@ class MARS(BaseVideoReIDDataset):
                  data_root: str,
                  split: str = 'train',
                  pipeline: Sequence[Union[dict, Callable]] = (),
-                 gallery_includes_query: bool = True,
+                 gallery_includes_query: Optional[bool] = None,
                  test_mode: Optional[bool] = None,
                  **kwargs) -> None:
         super().__init__(
@@ -147,7 +150,7 @@ class MARS(BaseVideoReIDDataset):
             return self._load_subset('train', info_dir)
         tracks = self._load_subset('test', info_dir)
         query_file = self.check_file_exists(
-            osp.join(info_dir, 'query_IDX.mat'))
+            osp.join(info_dir, 'query_IDX.mat'), kind='file')
         query_idx = self._load_mat(query_file, 'query_IDX').reshape(-1)
         query_idx = query_idx.astype(np.int64) - 1
         if len(query_idx) and (query_idx.min() < 0
@@ -175,14 +178,13 @@ class MARS(BaseVideoReIDDataset):
             list[dict]: All tracks of the subset, in the order of the table.
         """
         name_file = self.check_file_exists(
-            osp.join(info_dir, f'{subset}_name.txt'))
+            osp.join(info_dir, f'{subset}_name.txt'), kind='file')
         track_file = self.check_file_exists(
-            osp.join(info_dir, f'tracks_{subset}_info.mat'))
+            osp.join(info_dir, f'tracks_{subset}_info.mat'), kind='file')
         img_dir = self.check_file_exists(
-            osp.join(self.data_root, f'bbox_{subset}'))
+            osp.join(self.data_root, f'bbox_{subset}'), kind='dir')
 
-        with open(name_file) as f:
-            names = [line.strip() for line in f]
+        names = [line.strip() for line in self.read_text_lines(name_file)]
         names = [name for name in names if name]
         table = self._load_mat(track_file, f'track_{subset}_info')
         if table.ndim != 2 or table.shape[1] < 4:
@@ -192,6 +194,7 @@ class MARS(BaseVideoReIDDataset):
                 f'{track_file}: "track_{subset}_info" must be an N x 4 '
                 f'array (start, end, pid, cam), got shape {table.shape}.')
         table = table[:, :4].astype(np.int64)
+        self._check_duplicated_rows(table, track_file)
 
         tracks = []
         for row, (start, end, pid, cam) in enumerate(table.tolist()):
@@ -230,6 +233,40 @@ class MARS(BaseVideoReIDDataset):
                     camid=int(cam) - 1,
                     tracklet_id=row))
         return tracks
+
+    @staticmethod
+    def _check_duplicated_rows(table: np.ndarray, track_file: str) -> None:
+        """Raise if two rows of a track table are the same tracklet.
+
+        Two rows with the same ``(start, end)`` name the same frames, hence
+        the same identity and camera: one tracklet counted twice (two
+        gallery entries, or a query matched by its own copy).
+
+        Args:
+            table (np.ndarray): ``(N, 4)`` rows ``(start, end, pid, cam)``.
+            track_file (str): The file, for the message.
+        """
+        first_row = {}
+        duplicates = []
+        for row, (start, end, pid, cam) in enumerate(table.tolist()):
+            key = (start, end)
+            if key in first_row:
+                duplicates.append((first_row[key], row, start, end, pid, cam))
+            else:
+                first_row[key] = row
+        if not duplicates:
+            return
+        shown = '; '.join(
+            f'row {b + 1} repeats row {a + 1} ({s}, {e}, {p}, {c})'
+            for a, b, s, e, p, c in duplicates[:5])
+        more = (f' (and {len(duplicates) - 5} more)'
+                if len(duplicates) > 5 else '')
+        raise ValueError(
+            f'{track_file}: {len(duplicates)} duplicated tracklet row(s) '
+            f'(start, end, pid, cam): {shown}{more}. Every tracklet must be '
+            'listed once. The file is damaged or was edited: restore the '
+            'official file (deleting a row of tracks_test_info.mat also '
+            'shifts the rows that query_IDX.mat points to).')
 
     @staticmethod
     def _load_mat(path: str, key: str) -> np.ndarray:

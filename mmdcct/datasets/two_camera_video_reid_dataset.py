@@ -54,8 +54,9 @@ class TwoCameraVideoReIDDataset(BaseVideoReIDDataset):
         num_splits (int): Number of generated splits. Defaults to 10.
         pipeline (Sequence[dict | Callable]): Data transforms. Defaults to
             ``()``.
-        gallery_includes_query (bool): Whether the query tracklets are also
-            gallery tracklets. Defaults to False.
+        gallery_includes_query (bool, optional): Whether the query
+            tracklets are also gallery tracklets. Defaults to None:
+            the class's ``GALLERY_INCLUDES_QUERY`` (False).
         **kwargs: Other arguments of :class:`BaseVideoReIDDataset`.
     """
 
@@ -72,7 +73,7 @@ class TwoCameraVideoReIDDataset(BaseVideoReIDDataset):
                  split_seed: int = 0,
                  num_splits: int = 10,
                  pipeline: Sequence[Union[dict, Callable]] = (),
-                 gallery_includes_query: bool = False,
+                 gallery_includes_query: Optional[bool] = None,
                  test_mode: Optional[bool] = None,
                  **kwargs) -> None:
         if isinstance(split_id, bool) or not isinstance(split_id, int) \
@@ -151,9 +152,9 @@ class TwoCameraVideoReIDDataset(BaseVideoReIDDataset):
     # ------------------------------------------------------------ helpers
     def camera_dir(self, cam: int) -> str:
         """The existing folder of camera ``cam`` (0 or 1)."""
-        self.check_file_exists(self.camera_root)
+        self.check_file_exists(self.camera_root, kind='dir')
         return self.check_file_exists(
-            osp.join(self.camera_root, self.CAMERAS[cam]))
+            osp.join(self.camera_root, self.CAMERAS[cam]), kind='dir')
 
     def list_persons(self, cam: int) -> List[str]:
         """The sorted person folder names of camera ``cam``."""
@@ -177,7 +178,7 @@ class TwoCameraVideoReIDDataset(BaseVideoReIDDataset):
             FileNotFoundError: If the person folder does not exist.
         """
         person_dir = self.check_file_exists(
-            osp.join(self.camera_dir(cam), person))
+            osp.join(self.camera_dir(cam), person), kind='dir')
         paths = glob.glob(
             osp.join(glob.escape(person_dir), '*' + self.FRAME_EXT))
         return sort_frames_by_number(paths)

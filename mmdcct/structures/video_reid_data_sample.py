@@ -13,10 +13,16 @@ def format_label(value: LabelType) -> torch.Tensor:
     """Convert an identity label of any common type into a 1-D long tensor.
 
     Args:
-        value (torch.Tensor | np.ndarray | Sequence | int): The label.
+        value (torch.Tensor | np.ndarray | Sequence | int): One integer
+            identity.
 
     Returns:
-        torch.Tensor: A 1-D ``torch.long`` tensor.
+        torch.Tensor: A ``torch.long`` tensor of shape ``(1,)``.
+
+    Raises:
+        TypeError: If ``value`` is not an integer type (a float label would
+            be truncated to another identity).
+        ValueError: If ``value`` holds more or less than one identity.
     """
     if isinstance(value, np.ndarray):
         value = torch.from_numpy(value)
@@ -26,10 +32,15 @@ def format_label(value: LabelType) -> torch.Tensor:
         value = torch.tensor([value])
     elif not isinstance(value, torch.Tensor):
         raise TypeError(f'Type {type(value)} is not an available label type.')
-    value = value.to(torch.long)
-    if value.ndim == 0:
-        value = value.unsqueeze(0)
-    return value
+    if value.is_floating_point() or value.is_complex():
+        raise TypeError(
+            f'An identity label must be an integer, got {value.dtype} '
+            f'{value.tolist()}; pass int(label) or a torch.long tensor.')
+    if value.numel() != 1:
+        raise ValueError(
+            'A tracklet has one identity label, got shape '
+            f'{tuple(value.shape)}; set one label per VideoReIDDataSample.')
+    return value.to(torch.long).reshape(1)
 
 
 class VideoReIDDataSample(BaseDataElement):

@@ -24,23 +24,10 @@ from mmengine.config import Config
 from mmengine.analysis.jit_handles import get_shape
 
 __all__ = [
-    'PAPER_TAB5', 'UNCOUNTED_OPS', 'model_components',
+    'UNCOUNTED_OPS', 'model_components',
     'count_component_params', 'model_complexity', 'sdpa_flop_jit',
     'lstm_flop_jit', 'config_input_shape', 'find_type_dicts'
 ]
-
-#: DCCT Tab. V (MARS): row -> (GFLOPs, params in M, mAP, R1) as printed in
-#: the paper (8 frames of 256x128; the paper does not say per frame or not,
-#: nor which counter it used).
-PAPER_TAB5: 'OrderedDict[str, Tuple[float, float, float, float]]' = \
-    OrderedDict([
-        ('ResNet-50', (3.26, 22.42, 82.4, 89.9)),
-        ('ViT-Base', (8.83, 81.64, 83.6, 90.4)),
-        ('Coupled', (12.09, 104.07, 85.0, 91.1)),
-        ('+ CCA', (13.07, 125.54, 85.5, 91.4)),
-        ('+ HTA', (13.15, 222.61, 87.2, 92.1)),
-        ('+ KD', (13.15, 222.61, 87.5, 92.3)),
-    ])
 
 #: Ops the counter skips on purpose (element-wise, pooling, reshaping): they
 #: are left out of ``unsupported_ops`` so that only real gaps show up.
@@ -291,13 +278,17 @@ def config_input_shape(cfg: Config) -> Tuple[int, int, int]:
     """``(T, H, W)`` of a config's test data, else ``(8, 256, 128)``.
 
     ``T`` is the temporal neck's ``num_frames`` or the test pipeline's
-    ``RestrictedRandomSampling.num_frames``; ``(H, W)`` the test pipeline's
+    frame sampling's ``num_frames``; ``(H, W)`` the test pipeline's
     resize scale (given as ``(w, h)``).
     """
     num_frames, height, width = 8, 256, 128
     pipeline = cfg.get('test_dataloader', {}).get('dataset',
                                                   {}).get('pipeline', [])
-    sampling = find_type_dicts(pipeline, 'RestrictedRandomSampling')
+    sampling = [
+        t for name in ('RestrictedRandomSampling', 'IntervalSampleFrames',
+                       'EvenlySampleFrames')
+        for t in find_type_dicts(pipeline, name)
+    ]
     if sampling:
         num_frames = int(sampling[0].get('num_frames', num_frames))
     neck = cfg.model.get('temporal_neck')

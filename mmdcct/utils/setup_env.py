@@ -4,6 +4,24 @@ import warnings
 
 from mmengine import DefaultScope
 
+__all__ = [
+    'MMCV_LITE_WARNING', 'ignore_mmcv_lite_warning', 'register_all_modules'
+]
+
+#: What ``mmcv.cnn`` warns on import under mmcv-lite (no compiled ops), even
+#: though no Re-ID component needs those ops.
+MMCV_LITE_WARNING = r'Fail to import ``MultiScaleDeformableAttention``'
+
+
+def ignore_mmcv_lite_warning() -> None:
+    """Silence exactly :data:`MMCV_LITE_WARNING`, process-wide.
+
+    For entry points (``tools/*.py``); library code wraps the import site in
+    ``warnings.catch_warnings()`` instead.
+    """
+    warnings.filterwarnings(
+        'ignore', message=MMCV_LITE_WARNING, category=UserWarning)
+
 
 def register_all_modules(init_default_scope: bool = True) -> None:
     """Register all modules in mmdcct into the registries.

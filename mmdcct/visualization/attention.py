@@ -19,22 +19,31 @@ transformer's global feature is its class token, the output patch tokens
 are not on the path of ``S`` (the class token of the last layer is computed
 from the last layer's *input*), so the tokens entering the last block are
 used, the usual choice for ViT Grad-CAM.
+
+This module computes maps only; :class:`~mmdcct.visualization.
+VideoReIDVisualizer` draws them (:meth:`~mmdcct.visualization.
+VideoReIDVisualizer.draw_attention_figures`) and imports nothing from here.
 """
 import inspect
 import math
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
-import cv2
 import numpy as np
 import torch
 import torch.nn as nn
-
-from mmdcct.models.backbones.coupled_backbone import _last_output
+from mmengine.dataset import pseudo_collate
 
 __all__ = [
     'BranchProbe', 'get_branches', 'infer_grid', 'compute_cca_attention',
-    'compute_grad_cam', 'overlay_heatmap', 'tracklet_attention_figures'
+    'compute_grad_cam', 'tracklet_attention_maps'
 ]
+
+
+def _deepest(output) -> torch.Tensor:
+    """The last tensor of a branch output that may be a tuple of stages."""
+    while isinstance(output, (tuple, list)):
+        output = output[-1]
+    return output
 
 
 def get_branches(model: nn.Module) -> List[Tuple[str, nn.Module, str]]:
@@ -135,7 +144,7 @@ class BranchProbe:
     def _output_hook(self, name: str):
 
         def hook(module, args, output):
-            self.outputs[name] = _last_output(output)
+            self.outputs[name] = _deepest(output)
 
         return hook
 
@@ -240,7 +249,7 @@ def _branch_logits(model: nn.Module, index: int,
             head, 'necks', None)
     if necks is None or index >= len(necks):
         raise ValueError("target='logit' needs a head with one BN-neck "
-                         'classifier per branch (VideoReIDHead.necks or '
+                         'classifier per branch (BNNeckHead.necks or '
                          "SelfDistillationHead.frame_necks); use "
                          "target='norm'.")
     return necks[index](video)[1]
@@ -323,113 +332,35 @@ def compute_grad_cam(
     return maps
 
 
-def overlay_heatmap(frame: np.ndarray,
-                    heatmap: np.ndarray,
-                    alpha: float = 0.5,
-                    normalize: bool = True,
-                    colormap: int = cv2.COLORMAP_JET) -> np.ndarray:
-    """Blend a heat map over a frame.
+def tracklet_attention_maps(
+        model: nn.Module,
+        data: dict,
+        target: str = 'norm',
+        class_index: Optional[int] = None) -> Dict[str, Optional[dict]]:
+    """The CCA and Grad-CAM maps of one tracklet (Fig. 7 / Fig. 8).
 
     Args:
-        frame (np.ndarray): ``H x W x 3`` RGB ``uint8``.
-        heatmap (np.ndarray): ``h x w`` map (any range); resized bilinearly
-            to ``H x W``.
-        alpha (float): Weight of the colour map. Defaults to 0.5.
-        normalize (bool): Min-max scale the map to ``[0, 1]`` first (else
-            it is clipped to ``[0, 1]``). Defaults to True.
-        colormap (int): OpenCV colour map. Defaults to ``COLORMAP_JET``.
-
-    Returns:
-        np.ndarray: ``H x W x 3`` RGB ``uint8``.
-    """
-    frame = np.asarray(frame)
-    if frame.ndim != 3 or frame.shape[2] != 3:
-        raise ValueError(f'frame must be H x W x 3, got {frame.shape}')
-    heat = np.asarray(heatmap, dtype=np.float32)
-    if normalize:
-        lo, hi = float(heat.min()), float(heat.max())
-        heat = (heat - lo) / (hi - lo) if hi > lo else np.zeros_like(heat)
-    heat = np.clip(heat, 0, 1)
-    heat = cv2.resize(
-        heat, (frame.shape[1], frame.shape[0]), interpolation=cv2.INTER_LINEAR)
-    color = cv2.applyColorMap((heat * 255).astype(np.uint8), colormap)
-    color = cv2.cvtColor(color, cv2.COLOR_BGR2RGB)
-    out = (1 - alpha) * frame.astype(np.float32) + alpha * color
-    return np.clip(out + 0.5, 0, 255).astype(np.uint8)
-
-
-#: Row labels of the figures.
-_CCA_LABELS = dict(
-    cnn_self='CNN self',
-    cnn_cross='CNN cross',
-    trans_self='ViT self',
-    trans_cross='ViT cross')
-_CAM_LABELS = dict(cnn='CNN CAM', trans='ViT CAM', backbone='Grad-CAM')
-
-
-def tracklet_attention_figures(inferencer,
-                               tracklet,
-                               target: str = 'norm',
-                               class_index: Optional[int] = None,
-                               visualizer=None,
-                               alpha: float = 0.5,
-                               max_frames: int = 8) -> Dict[str, object]:
-    """Fig. 7 / Fig. 8 style figures of one tracklet.
-
-    The tracklet goes through the inferencer's test pipeline (so the frames
-    are those the model sees) and data preprocessor.
-
-    Args:
-        inferencer (VideoReIDInferencer): Holds the model and pipeline.
-        tracklet: A folder, a list of frame paths or a ``(T, H, W, 3)``
-            array.
+        model (nn.Module): A ``VideoReID`` model.
+        data (dict): One tracklet as the test pipeline packs it (e.g.
+            :meth:`mmdcct.apis.VideoReIDInferencer.prepare`): ``inputs``
+            ``(T, 3, H, W)`` uint8 and ``data_samples``.
         target (str): Grad-CAM target, ``'norm'`` or ``'logit'``.
         class_index (int, optional): Identity of ``target='logit'``.
-        visualizer (VideoReIDVisualizer, optional): Draws the grids.
-            Defaults to a new one.
-        alpha (float): Overlay weight. Defaults to 0.5.
-        max_frames (int): Frames shown (evenly chosen). Defaults to 8.
 
     Returns:
-        dict: ``frames`` (``(T, H, W, 3)`` uint8 RGB), ``cca`` (maps, or
-        None without CCA), ``grad_cam`` (maps), ``cca_figure`` (RGB image or
-        None) and ``grad_cam_figure`` (RGB image).
+        dict: ``frames`` (``(T, H, W, 3)`` uint8 RGB, the frames the model
+        sees), ``cca`` (:func:`compute_cca_attention` maps, or None for a
+        model without a CCA neck) and ``grad_cam``
+        (:func:`compute_grad_cam` maps), each map ``(1, T, h, w)``.
     """
-    from mmengine.dataset import pseudo_collate
-
-    from .visualizer import VideoReIDVisualizer
-    model = inferencer.model
-    data = inferencer.prepare(tracklet)
     frames = data['inputs'].permute(0, 2, 3, 1).cpu().numpy()
-    batch = model.data_preprocessor(pseudo_collate([data]), False)
-    inputs = batch['inputs']
+    inputs = model.data_preprocessor(pseudo_collate([data]), False)['inputs']
     if isinstance(inputs, (list, tuple)):
         inputs = torch.stack(list(inputs))
-    keep = np.unique(
-        np.linspace(0,
-                    len(frames) - 1, min(max_frames,
-                                         len(frames))).round().astype(int))
-    if visualizer is None:
-        visualizer = VideoReIDVisualizer.get_instance(
-            'mmdcct_attention_figures')
-    out: Dict[str, object] = dict(frames=frames)
     cca = None
     if getattr(model, 'spatial_neck', None) is not None:
         cca = compute_cca_attention(model, inputs)
-    out['cca'] = cca
-    out['cca_figure'] = None if cca is None else visualizer.draw_heatmap_grid(
-        frames[keep], {
-            _CCA_LABELS.get(k, k): v[0][keep]
-            for k, v in cca.items()
-        },
-        alpha=alpha)
-    cams = compute_grad_cam(model, inputs, target, class_index)
-    out['grad_cam'] = cams
-    out['grad_cam_figure'] = visualizer.draw_heatmap_grid(
-        frames[keep], {
-            _CAM_LABELS.get(k, k): v[0][keep]
-            for k, v in cams.items()
-        },
-        alpha=alpha,
-        normalize=False)
-    return out
+    return dict(
+        frames=frames,
+        cca=cca,
+        grad_cam=compute_grad_cam(model, inputs, target, class_index))

@@ -1,7 +1,12 @@
 """Rank lists of queries: which gallery tracklets come first, and drawing.
 
 Shared by ``tools/visualization/vis_ranks.py`` and
-:class:`~mmdcct.visualization.VideoReIDVisualizationHook`.
+:class:`~mmdcct.engine.VideoReIDVisualizationHook`.
+
+Cameras: the ``camid`` of data samples and dataset infos is 0-based (the
+datasets count from 0); every label drawn or written here shows it 1-based,
+as the dataset file names do (``camid=0`` is drawn ``C1``), see
+:func:`camera_label`.
 """
 import os
 import os.path as osp
@@ -10,11 +15,11 @@ from typing import List, Optional, Sequence
 import mmcv
 import numpy as np
 
-from mmdcct.evaluation.functional import compute_distance
+from mmdcct.evaluation.functional import compute_distance, rank_topk
 
 __all__ = [
     'rank_gallery', 'select_frames', 'read_frames', 'draw_rank_lists',
-    'rank_list_filename'
+    'rank_list_filename', 'camera_label'
 ]
 
 
@@ -58,24 +63,25 @@ def rank_gallery(query_feats: np.ndarray,
     dist = compute_distance(query_feats, gallery_feats, metric).cpu().numpy()
     have_ids = q_pids is not None and g_pids is not None
     have_cams = have_ids and q_camids is not None and g_camids is not None
-    g_pids_a = np.asarray(g_pids) if have_ids else None
-    g_cams_a = np.asarray(g_camids) if have_cams else None
-    g_keys_a = np.asarray(g_keys, dtype=object) if g_keys is not None \
-        else None
+    exclude = np.zeros(dist.shape, dtype=bool)
+    if q_keys is not None and g_keys is not None:
+        exclude |= np.asarray(q_keys, dtype=object)[:, None] == np.asarray(
+            g_keys, dtype=object)[None, :]
+    if ignore_same_camera and have_cams:
+        exclude |= ((np.asarray(q_pids)[:, None] == np.asarray(g_pids)[None])
+                    & (np.asarray(q_camids)[:, None]
+                       == np.asarray(g_camids)[None]))
+    indices, distances = rank_topk(dist, topk, exclude)
     out = []
-    for i, row in enumerate(dist):
-        valid = np.ones(len(row), dtype=bool)
-        if q_keys is not None and g_keys_a is not None:
-            valid &= g_keys_a != q_keys[i]
-        if ignore_same_camera and have_cams:
-            valid &= ~((g_pids_a == q_pids[i]) & (g_cams_a == q_camids[i]))
-        cand = np.flatnonzero(valid)
-        order = cand[np.argsort(row[cand], kind='stable')[:topk]]
+    for i in range(dist.shape[0]):
+        n = int(np.count_nonzero(indices[i] >= 0))
+        order = indices[i, :n]
         out.append(
             dict(
-                indices=order.astype(np.int64),
-                distances=row[order].astype(np.float32),
-                matches=(g_pids_a[order] == q_pids[i]) if have_ids else None))
+                indices=order,
+                distances=distances[i, :n].astype(np.float32),
+                matches=(np.asarray(g_pids)[order] == q_pids[i])
+                if have_ids else None))
     return out
 
 
@@ -117,13 +123,35 @@ def read_frames(paths: Sequence[str]) -> List[np.ndarray]:
     return frames
 
 
+def camera_label(camid: int) -> str:
+    """The 1-based label of a 0-based camera id: ``0`` -> ``'C1'``.
+
+    Args:
+        camid (int): The camera as in the data samples (0-based).
+
+    Returns:
+        str: ``'C<camid + 1>'``, as in the dataset file names.
+    """
+    return f'C{int(camid) + 1}'
+
+
 def rank_list_filename(query_pos: int, pid=None, camid=None) -> str:
-    """``rank_q0003_pid0012_cam1.png``-style file name of a rank list."""
+    """``rank_q0003_pid0012_C2.png``-style file name of a rank list.
+
+    Args:
+        query_pos (int): Number of the query.
+        pid (int, optional): Its identity.
+        camid (int, optional): Its camera, 0-based (written 1-based,
+            ``camid=1`` -> ``C2``).
+
+    Returns:
+        str: The file name.
+    """
     name = f'rank_q{query_pos:04d}'
     if pid is not None:
         name += f'_pid{int(pid):04d}'
     if camid is not None:
-        name += f'_cam{int(camid)}'
+        name += f'_{camera_label(camid)}'
     return name + '.png'
 
 
@@ -144,7 +172,7 @@ def draw_rank_lists(visualizer,
     Args:
         visualizer (VideoReIDVisualizer): Draws the images.
         queries (Sequence[dict]): Query tracklets: ``img_paths`` and
-            optionally ``pid`` / ``camid``.
+            optionally ``pid`` / ``camid`` (0-based, drawn 1-based).
         gallery (Sequence[dict]): Gallery tracklets, the same keys.
         ranks (Sequence[dict]): :func:`rank_gallery` output, one per query.
         out_dir (str, optional): Write ``rank_q*.png`` files here; None
@@ -182,7 +210,7 @@ def draw_rank_lists(visualizer,
         if query.get('pid') is not None:
             title += f' id {query["pid"]}'
         if query.get('camid') is not None:
-            title += f' c{query["camid"]}'
+            title += f' {camera_label(query["camid"])}'
         matches = rank.get('matches')
         name = rank_list_filename(pos, query.get('pid'), query.get('camid'))
         image = visualizer.draw_rank_list(

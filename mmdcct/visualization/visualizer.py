@@ -1,4 +1,10 @@
-"""Visualiser of video Re-ID results: rank lists and heat-map grids."""
+"""Visualiser of video Re-ID results: rank lists and heat-map grids.
+
+It draws what it is given (frames, distances, maps) and imports no other
+``mmdcct.visualization`` module: the maps come from
+:mod:`mmdcct.visualization.attention`, the rankings from
+:mod:`mmdcct.visualization.rank_list`.
+"""
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import cv2
@@ -8,12 +14,54 @@ from mmengine.dist import master_only
 from mmengine.visualization import Visualizer
 
 from mmdcct.registry import VISUALIZERS
-from .attention import overlay_heatmap
 
-__all__ = ['VideoReIDVisualizer']
+__all__ = ['VideoReIDVisualizer', 'overlay_heatmap']
 
 Box = Tuple[int, int, int, int]
 Color = Tuple[int, int, int]
+
+#: Row labels of the attention figures.
+_CCA_LABELS = dict(
+    cnn_self='CNN self',
+    cnn_cross='CNN cross',
+    trans_self='ViT self',
+    trans_cross='ViT cross')
+_CAM_LABELS = dict(cnn='CNN CAM', trans='ViT CAM', backbone='Grad-CAM')
+
+
+def overlay_heatmap(frame: np.ndarray,
+                    heatmap: np.ndarray,
+                    alpha: float = 0.5,
+                    normalize: bool = True,
+                    colormap: int = cv2.COLORMAP_JET) -> np.ndarray:
+    """Blend a heat map over a frame.
+
+    Args:
+        frame (np.ndarray): ``H x W x 3`` RGB ``uint8``.
+        heatmap (np.ndarray): ``h x w`` map (any range); resized bilinearly
+            to ``H x W``.
+        alpha (float): Weight of the colour map. Defaults to 0.5.
+        normalize (bool): Min-max scale the map to ``[0, 1]`` first (else
+            it is clipped to ``[0, 1]``). Defaults to True.
+        colormap (int): OpenCV colour map. Defaults to ``COLORMAP_JET``.
+
+    Returns:
+        np.ndarray: ``H x W x 3`` RGB ``uint8``.
+    """
+    frame = np.asarray(frame)
+    if frame.ndim != 3 or frame.shape[2] != 3:
+        raise ValueError(f'frame must be H x W x 3, got {frame.shape}')
+    heat = np.asarray(heatmap, dtype=np.float32)
+    if normalize:
+        lo, hi = float(heat.min()), float(heat.max())
+        heat = (heat - lo) / (hi - lo) if hi > lo else np.zeros_like(heat)
+    heat = np.clip(heat, 0, 1)
+    heat = cv2.resize(
+        heat, (frame.shape[1], frame.shape[0]), interpolation=cv2.INTER_LINEAR)
+    color = cv2.applyColorMap((heat * 255).astype(np.uint8), colormap)
+    color = cv2.cvtColor(color, cv2.COLOR_BGR2RGB)
+    out = (1 - alpha) * frame.astype(np.float32) + alpha * color
+    return np.clip(out + 0.5, 0, 255).astype(np.uint8)
 
 
 def _as_frames(frames: Union[np.ndarray, Sequence[np.ndarray]],
@@ -66,6 +114,8 @@ class VideoReIDVisualizer(Visualizer):
             cell. Defaults to 18.
         label_width (int): Width of the row-label column of heat-map grids.
             Defaults to 84.
+        colorbar_width (int): Width of the colour bar of heat-map grids
+            (its tick labels take 4 more widths). Defaults to 12.
         **kwargs: Passed to :class:`mmengine.visualization.Visualizer`.
     """
 
@@ -88,6 +138,7 @@ class VideoReIDVisualizer(Visualizer):
                  margin: int = 6,
                  separator: int = 18,
                  label_width: int = 84,
+                 colorbar_width: int = 12,
                  **kwargs) -> None:
         super().__init__(
             name=name,
@@ -102,6 +153,7 @@ class VideoReIDVisualizer(Visualizer):
         self.margin = int(margin)
         self.separator = int(separator)
         self.label_width = int(label_width)
+        self.colorbar_width = int(colorbar_width)
 
     # ------------------------------------------------------------------
     # primitives
@@ -277,16 +329,23 @@ class VideoReIDVisualizer(Visualizer):
     # ------------------------------------------------------------------
     # heat-map grids
     # ------------------------------------------------------------------
-    def heatmap_grid_layout(self, num_frames: int, num_rows: int) -> dict:
+    def heatmap_grid_layout(self,
+                            num_frames: int,
+                            num_rows: int,
+                            colorbar: bool = True) -> dict:
         """Geometry of a heat-map grid.
 
         Args:
             num_frames (int): Columns (frames).
             num_rows (int): Rows (the frames row included).
+            colorbar (bool): Leave room for a colour bar right of the
+                heat-map rows (when there is one). Defaults to True.
 
         Returns:
-            dict: ``shape`` ``(H, W)`` and ``tiles[r][c]`` boxes and
-            ``labels[r]`` boxes.
+            dict: ``shape`` ``(H, W)``, ``tiles[r][c]`` boxes, ``labels[r]``
+            boxes, ``colorbar`` (the bar's box, top = 1, bottom = 0, or
+            None) and ``colorbar_ticks`` (the boxes of its top, middle and
+            bottom tick labels; empty without a bar).
         """
         th, tw = self.tile_size
         m, g = self.margin, self.gap // 2 or 1
@@ -300,22 +359,44 @@ class VideoReIDVisualizer(Visualizer):
         height = m + num_rows * th + (num_rows - 1) * g + m
         width = m + self.label_width + num_frames * tw + (num_frames -
                                                           1) * g + m
-        return dict(shape=(height, width), tiles=tiles, labels=labels)
+        bar, ticks = None, []
+        if colorbar and num_rows > 1:
+            x0 = width - m + 2 * g
+            bar = (x0, tiles[1][0][1], x0 + self.colorbar_width,
+                   tiles[-1][0][3])
+            tick_w, half = 4 * self.colorbar_width, self.text_height // 2
+            for y in (bar[1], (bar[1] + bar[3]) // 2, bar[3]):
+                y = min(max(y, bar[1] + half), bar[3] - half)
+                ticks.append((bar[2] + 2, y - half, bar[2] + 2 + tick_w,
+                              y + half))
+            width = ticks[0][2] + m
+        return dict(
+            shape=(height, width),
+            tiles=tiles,
+            labels=labels,
+            colorbar=bar,
+            colorbar_ticks=ticks)
 
     def draw_heatmap_grid(self,
                           frames: Union[np.ndarray, Sequence[np.ndarray]],
                           rows: Dict[str, np.ndarray],
                           alpha: float = 0.5,
                           normalize: bool = True,
-                          frames_label: str = 'frames') -> np.ndarray:
-        """Frames in the first row, one overlaid heat map per row below.
+                          frames_label: str = 'frames',
+                          colorbar: bool = True) -> np.ndarray:
+        """Frames in the first row, one overlaid heat map per row below,
+        and a colour bar giving the scale of the maps.
 
         Args:
             frames (np.ndarray | Sequence[np.ndarray]): ``T`` RGB frames.
             rows (dict[str, np.ndarray]): Row label -> ``(T, h, w)`` maps.
             alpha (float): Overlay weight. Defaults to 0.5.
-            normalize (bool): Min-max scale every map. Defaults to True.
+            normalize (bool): Min-max scale every map; the colour bar then
+                reads ``min`` .. ``max`` (of each map), else ``0`` .. ``1``
+                (maps clipped to it). Defaults to True.
             frames_label (str): Label of the first row.
+            colorbar (bool): Draw the colour bar (the colour map from 0 at
+                the bottom to 1 at the top, not blended). Defaults to True.
 
         Returns:
             np.ndarray: The RGB ``uint8`` image.
@@ -325,7 +406,8 @@ class VideoReIDVisualizer(Visualizer):
             if len(maps) != len(frames):
                 raise ValueError(f'Row {label!r} has {len(maps)} maps for '
                                  f'{len(frames)} frames')
-        layout = self.heatmap_grid_layout(len(frames), len(rows) + 1)
+        layout = self.heatmap_grid_layout(
+            len(frames), len(rows) + 1, colorbar=colorbar)
         canvas = np.empty((*layout['shape'], 3), dtype=np.uint8)
         canvas[:] = self.BACKGROUND
         tiles = [self._tile(f) for f in frames]
@@ -337,6 +419,15 @@ class VideoReIDVisualizer(Visualizer):
                 img = tile if maps is None else overlay_heatmap(
                     tile, maps[c], alpha=alpha, normalize=normalize)
                 canvas[y0:y1, x0:x1] = img
+        if layout['colorbar'] is not None:
+            x0, y0, x1, y1 = layout['colorbar']
+            ramp = np.linspace(255, 0, y1 - y0).round().astype(np.uint8)
+            color = cv2.applyColorMap(ramp[:, None], cv2.COLORMAP_JET)
+            canvas[y0:y1, x0:x1] = cv2.cvtColor(color, cv2.COLOR_BGR2RGB)
+            ticks = ('max', None, 'min') if normalize else ('1', '0.5', '0')
+            for text, box in zip(ticks, layout['colorbar_ticks']):
+                if text:
+                    self._put_text(canvas, text, box)
         self.set_image(canvas)
         return canvas
 
@@ -355,6 +446,48 @@ class VideoReIDVisualizer(Visualizer):
         image = self.draw_heatmap_grid(frames, rows, alpha, normalize)
         self._output(name, image, show, wait_time, out_file, step)
         return image
+
+    def draw_attention_figures(self,
+                               frames: np.ndarray,
+                               cca: Optional[Dict[str, np.ndarray]],
+                               grad_cam: Dict[str, np.ndarray],
+                               alpha: float = 0.5,
+                               max_frames: int = 8) -> dict:
+        """Fig. 7 / Fig. 8 style grids of one tracklet's maps.
+
+        Args:
+            frames (np.ndarray): ``(T, H, W, 3)`` RGB ``uint8``.
+            cca (dict[str, np.ndarray], optional): CCA maps ``(1, T, h, w)``
+                by key (``cnn_self`` ...), or None.
+            grad_cam (dict[str, np.ndarray]): Grad-CAM maps ``(1, T, h, w)``
+                by branch (``cnn`` / ``trans`` / ``backbone``), in ``[0, 1]``.
+            alpha (float): Overlay weight. Defaults to 0.5.
+            max_frames (int): Frames shown (evenly chosen). Defaults to 8.
+
+        Returns:
+            dict: ``cca_figure`` (RGB image, None without ``cca``) and
+            ``grad_cam_figure`` (RGB image).
+        """
+        keep = np.unique(
+            np.linspace(0,
+                        len(frames) - 1, min(max_frames,
+                                             len(frames))).round().astype(int))
+        cca_figure = None
+        if cca is not None:
+            cca_figure = self.draw_heatmap_grid(
+                frames[keep], {
+                    _CCA_LABELS.get(k, k): v[0][keep]
+                    for k, v in cca.items()
+                },
+                alpha=alpha)
+        cam_figure = self.draw_heatmap_grid(
+            frames[keep], {
+                _CAM_LABELS.get(k, k): v[0][keep]
+                for k, v in grad_cam.items()
+            },
+            alpha=alpha,
+            normalize=False)
+        return dict(cca_figure=cca_figure, grad_cam_figure=cam_figure)
 
     # ------------------------------------------------------------------
     @master_only

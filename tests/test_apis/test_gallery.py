@@ -108,6 +108,26 @@ def test_search_matches_brute_force(index, inferencer, tracklet_folders):
     assert d.shape == (1, len(index))  # topk clipped to the gallery
 
 
+def test_search_ties_keep_gallery_order_across_chunks():
+    rng = np.random.default_rng(0)
+    feats = rng.standard_normal((40, 8)).astype(np.float32)
+    feats[[7, 21, 30]] = feats[12]  # four equal entries
+    index = GalleryIndex(feats, [dict(pid=i) for i in range(40)])
+    queries = rng.standard_normal((5, 8)).astype(np.float32)
+    queries[2] = feats[12]
+    dists, inds = index.search(queries, topk=6, chunk_size=2)
+    assert inds.shape == dists.shape == (5, 6)
+    assert list(inds[2, :4]) == [7, 12, 21, 30]
+    assert np.all(dists[2, :4] == dists[2, 0]) and dists[2, 0] < 1e-6
+    full = 1 - (queries / np.linalg.norm(queries, axis=1, keepdims=True)
+                ) @ index.features.T
+    np.testing.assert_array_equal(
+        inds[[0, 1, 3, 4]],
+        np.argsort(full[[0, 1, 3, 4]], axis=1, kind='stable')[:, :6])
+    with pytest.raises(ValueError, match='topk'):
+        index.search(queries, topk=0)
+
+
 def test_query_and_table(index, inferencer, tracklet_folders):
     queries = tracklet_folders['query'][:2]
     hits = index.query(inferencer, queries, topk=3, progress=False)
@@ -115,8 +135,14 @@ def test_query_and_table(index, inferencer, tracklet_folders):
     assert set(hits[0][0]) >= {'rank', 'distance', 'path', 'pid', 'camid'}
     table = format_search_results(hits, queries)
     assert table.count('query: ') == 2
-    assert 'rank  distance    pid  camid  gallery path' in table
+    assert 'rank  distance    pid  camera  gallery tracklet' in table
     assert hits[1][2]['path'] in table
+    # cameras print 1-based as in the names (C1 = camera 1)
+    for hit in hits[0]:
+        track = tracklet_folders['tracks'][hit['path']]
+        assert hit['camid'] == track['cam'] >= 1
+        assert f'{track["pid"]:>5}  {"C%d" % track["cam"]:>6}  ' \
+            f'{hit["path"]}' in table
 
 
 def test_infer_cli_embed_and_search(tiny_dcct, tracklet_folders, tmp_path,
@@ -156,3 +182,54 @@ def test_infer_cli_embed_and_search(tiny_dcct, tracklet_folders, tmp_path,
     ]) == 0
     reloaded = capsys.readouterr().out
     assert reloaded.split('gallery: ', 1)[1] == built.split('gallery: ', 1)[1]
+
+
+def mars_identity_folder(synthetic_mars):
+    """``bbox_test/<pid>`` of a test identity seen by 2+ cameras, and its
+    tracks."""
+    by_pid = {}
+    for track in synthetic_mars['test_tracks']:
+        if track['kind'] == 'person':
+            by_pid.setdefault(track['pid'], []).append(track)
+    pid, tracks = next((p, t) for p, t in sorted(by_pid.items())
+                       if len({x['cam'] for x in t}) > 1)
+    folder = osp.join(synthetic_mars['out_dir'], 'bbox_test', f'{pid:04d}')
+    return folder, sorted(tracks, key=lambda t: (t['cam'], t['tracklet']))
+
+
+def test_identity_folder_is_split_not_merged(inferencer, synthetic_mars):
+    folder, tracks = mars_identity_folder(synthetic_mars)
+    with pytest.raises(ValueError, match=f'holds {len(tracks)} tracklets'
+                       '.*would merge them'):
+        inferencer(folder, progress=False)
+    index = GalleryIndex.from_folders(inferencer, folder, progress=False)
+    assert len(index) == len(tracks)
+    for meta, track in zip(index.metadata, tracks):
+        assert meta['pid'] == track['pid']
+        assert meta['camid'] == track['cam']  # 1-based, as in the names
+        assert meta['name'] == osp.join(
+            osp.abspath(folder), f'C{track["cam"]}T{track["tracklet"]:04d}')
+        assert meta['num_frames'] == len(track['names'])
+    # every entry is the feature of that tracklet alone
+    alone = inferencer.extract(
+        [[osp.join(folder, n) for n in t['names']] for t in tracks],
+        progress=False)
+    np.testing.assert_allclose(index.features, alone, atol=1e-5)
+    assert index.names[0].endswith(f'C{tracks[0]["cam"]}T'
+                                   f'{tracks[0]["tracklet"]:04d}')
+
+
+def test_query_with_another_feature_mode_names_both(index, tiny_dcct,
+                                                    tracklet_folders):
+    base = VideoReIDInferencer(
+        tiny_dcct['config'],
+        tiny_dcct['checkpoint'],
+        device='cpu',
+        feature='base')
+    with pytest.raises(ValueError, match="holds 'all' features but the "
+                       "queries would be embedded with feature 'base'"):
+        index.query(base, tracklet_folders['query'][:1], progress=False)
+    feats = base(tracklet_folders['query'][:1], progress=False)
+    with pytest.raises(ValueError, match=r"got shape \(1, 160\).*width-352 "
+                       r"features \(feature 'all'\)"):
+        index.search(feats)

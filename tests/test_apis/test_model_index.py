@@ -12,7 +12,7 @@ from mmdcct.apis import VideoReIDInferencer
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 PAPER = {
-    'coupled_r50-vit-b_mars': {
+    'coupled_r50-vit-b_2xb8-50e_mars': {
         'mAP': 85.0,
         'Rank-1': 91.1
     },
@@ -64,8 +64,11 @@ def test_inferencer_resolves_model_names():
     names = VideoReIDInferencer.list_models()
     assert 'dcct_r50-vit-b_2xb8-50e_mars' in names and 'dcct_mars' in names
     assert VideoReIDInferencer.list_models(patterns='coupled') == [
-        'coupled_r50-vit-b_mars'
+        'coupled_r50-vit-b_2xb8-50e_mars', 'coupled_r50-vit-b_mars'
     ]
+    # the config's former name still resolves, to the renamed file
+    assert VideoReIDInferencer.resolve_config('coupled_r50-vit-b_mars') == (
+        osp.join(REPO, 'configs/dcct/coupled_r50-vit-b_2xb8-50e_mars.py'))
     assert VideoReIDInferencer.resolve_config('DCCT_MARS') == osp.join(
         REPO, 'configs/dcct/dcct_r50-vit-b_2xb8-50e_mars.py')
     with pytest.raises(FileNotFoundError, match='model-index'):

@@ -10,8 +10,9 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from mmdcct.registry import (DATA_SAMPLERS, DATASETS, METRICS, MODELS,
-                             TRANSFORMS)
+from mmdcct.datasets.transforms import FRAME_SAMPLING_TYPES
+from mmdcct.registry import (DATA_SAMPLERS, DATASETS, EVALUATORS, METRICS,
+                             MODELS, TRANSFORMS)
 from mmdcct.utils import register_all_modules
 from mmdcct.utils.config_utils import remove_pretrained_init
 from mmdcct.utils.complexity import find_type_dicts
@@ -31,9 +32,15 @@ NUM_TRAIN_IDS = {
     'DukeMTMCVideoReID': 702,
     'iLIDSVID': 150,
     'PRID2011': 89,
+    'LSVID': 842,
 }
 
 OPENMMLAB_URL = 'https://download.openmmlab.com/'
+#: The DCCT authors' starting weights (configs/_base_/models/pretrained/).
+AUTHORS_WEIGHTS = (
+    'https://download.pytorch.org/models/resnet50-19c8e357.pth',
+    'timm-vit://https://github.com/rwightman/pytorch-image-models/releases/'
+    'download/v0.1-vitjx/jx_vit_base_p16_224-80ecf9dd.pth')
 
 
 def load(path: str) -> Config:
@@ -97,13 +104,22 @@ def test_data_settings_are_registered_and_consistent(path):
         sampler = cfg[loader].get('sampler')
         if sampler is not None:
             assert DATA_SAMPLERS.get(sampler['type']) is not None, sampler
-        for name in transform_types(dataset['pipeline']):
+        # a ConcatVideoReIDDataset: the datasets it concatenates
+        for part in dataset.get('datasets', []):
+            assert DATASETS.get(part['type']) is not None, part['type']
+        pipeline = sum((d['pipeline']
+                        for d in dataset.get('datasets', [dataset])), [])
+        for name in transform_types(pipeline):
             assert TRANSFORMS.get(name) is not None, (
                 f'{loader}: transform {name!r} is not registered')
-        for sampling in find_type_dicts(dataset['pipeline'], 'RestrictedRandomSampling'):
-            frame_counts.add(sampling['num_frames'])
+        for name in FRAME_SAMPLING_TYPES:
+            for sampling in find_type_dicts(pipeline, name):
+                frame_counts.add(sampling['num_frames'])
     for evaluator in ('val_evaluator', 'test_evaluator'):
         metrics = cfg[evaluator]
+        if 'metrics' in metrics:  # an evaluator, e.g. MultiDatasetEvaluator
+            assert EVALUATORS.get(metrics['type']) is not None, metrics
+            metrics = metrics['metrics']
         for metric in metrics if isinstance(metrics, list) else [metrics]:
             assert METRICS.get(metric['type']) is not None, metric
     # one T for train and test, and HTA's position embeddings built for it
@@ -125,7 +141,9 @@ def branch_widths(model: torch.nn.Module, cfg: Config) -> Tuple[int, ...]:
     """Channels of each branch's global feature on one test-size frame."""
     key = repr(remove_pretrained_init(cfg.model.backbone))
     if key not in _BRANCH_WIDTHS:
-        resize = find_type_dicts(cfg.test_dataloader.dataset.pipeline, 'mmcv.Resize')
+        test_set = cfg.test_dataloader.dataset
+        test_set = test_set.get('datasets', [test_set])[0]
+        resize = find_type_dicts(test_set.pipeline, 'mmcv.Resize')
         width, height = resize[0]['scale']
         model.backbone.eval()
         with torch.no_grad():
@@ -149,7 +167,11 @@ def test_model_builds_without_downloads_and_widths_match(path):
             assert init is None, f'{name}: the demo must not download'
             continue
         assert init and init['type'] == 'Pretrained', name
-        assert init['checkpoint'].startswith(OPENMMLAB_URL), init
+        assert (init['checkpoint'].startswith(OPENMMLAB_URL)
+                or init['checkpoint'] in AUTHORS_WEIGHTS), init
+        if init['checkpoint'].startswith('timm-vit://'):
+            # the authors resize the 14x14 grid bilinearly
+            assert branch.get('interpolate_mode') == 'bilinear', name
         assert init['checkpoint'].endswith('.pth'), init
 
     model = MODELS.build(remove_pretrained_init(model_cfg))
@@ -161,20 +183,84 @@ def test_model_builds_without_downloads_and_widths_match(path):
         assert model.spatial_neck is None and model.temporal_neck is None
         assert model.test_cfg['feature'] == 'base'
         return
-    if type(head).__name__ == 'VideoReIDHead':
+    if type(head).__name__ == 'BNNeckHead':
         assert head.in_channels == widths
         assert model.spatial_neck is None and model.temporal_neck is None
         return
-    assert head.frame_channels == widths
+    assert head.base_channels == widths
     spatial = model.spatial_neck
     if spatial is not None:
         assert spatial.in_channels == widths
         assert head.spatial_channels == widths  # CCA / SAP keep the widths
     temporal = model.temporal_neck
     if temporal is None:
-        assert head.video_channels is None
-        assert head.ld_cfg is None and head.fd_cfg is None
+        assert head.final_channels is None
+        assert head.loss_ld is None and head.loss_fd is None
         assert model.test_cfg['feature'] != 'final'
     else:
         assert temporal.in_channels == widths
-        assert head.video_channels == temporal.out_channels
+        assert head.final_channels == temporal.out_channels
+
+
+ABLATIONS = 'configs/dcct/ablations/'
+
+
+def test_ablation_readme_maps_each_config_to_one_row():
+    import re
+    with open(osp.join(REPO, ABLATIONS, 'README.md')) as f:
+        readme = f.read()
+    rows = [
+        line for line in readme.split('Rows that evaluate')[0].splitlines()
+        if line.startswith('| Tab.') or line.startswith('| Fig.')
+    ]
+    listed = [re.findall(r'`((?:\.\./)?[\w.-]+\.py)`', row) for row in rows]
+    assert all(len(names) == 1 for names in listed), 'one config per row'
+    own = sorted(n[0] for n in listed if not n[0].startswith('../'))
+    assert own == sorted(
+        osp.basename(p) for p in CONFIGS if p.startswith(ABLATIONS))
+    for name in re.findall(r'`((?:\.\./)?[\w.-]+_mars\.py)`', readme):
+        assert osp.isfile(osp.join(REPO, ABLATIONS, name)), name
+
+
+@pytest.mark.parametrize('name, switches, test_cfg', [
+    # Tab. VI: one head removed in one branch, that branch's CCA feature
+    ('coupled-cca-nosh-r50', dict(self_head=(False, True), cross_head=True),
+     dict(feature='spatial', branch='cnn')),
+    ('coupled-cca-nosh-vit', dict(self_head=(True, False), cross_head=True),
+     dict(feature='spatial', branch='transformer')),
+    ('coupled-cca-noch-r50', dict(self_head=True, cross_head=(False, True)),
+     dict(feature='spatial', branch='cnn')),
+    ('coupled-cca-noch-vit', dict(self_head=True, cross_head=(True, False)),
+     dict(feature='spatial', branch='transformer')),
+    # Tab. VII: one HTA layer
+    ('coupled-cca-hta-depth1-tt',
+     dict(depth=1, aggregate_transformer=False, gated_attention=False),
+     dict(feature='all')),
+    ('coupled-cca-hta-depth1-tt-at',
+     dict(depth=1, aggregate_transformer=True, gated_attention=False),
+     dict(feature='all')),
+    ('coupled-cca-hta-depth1-tt-at-ga',
+     dict(depth=1, aggregate_transformer=True, gated_attention=True,
+          first_layer_gate=True), dict(feature='all')),
+])
+def test_tab6_tab7_configs_switch_their_row(name, switches, test_cfg):
+    cfg = load(f'{ABLATIONS}{name}_r50-vit-b_2xb8-50e_mars.py')
+    neck = cfg.model.spatial_neck if 'depth' not in switches else (
+        cfg.model.temporal_neck)
+    for key, value in switches.items():
+        assert neck[key] == value, key
+    for key, value in test_cfg.items():
+        assert cfg.model.test_cfg[key] == value, key
+    # no self-distillation in the Tab. VI / VII rows
+    assert cfg.model.head.loss_ld is None and cfg.model.head.loss_fd is None
+
+
+def test_baseline_configs_supervise_per_frame_and_freeze_the_vit_shift():
+    for path in CONFIGS:
+        cfg = load(path)
+        head = cfg.model.get('head')
+        if head is None or head.type != 'BNNeckHead':
+            continue
+        assert head.supervision == 'frame', path
+        if cfg.model.backbone.type == 'CoupledBackbone':
+            assert tuple(head.freeze_bias) == (False, True), path

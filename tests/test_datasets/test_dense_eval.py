@@ -7,7 +7,7 @@ from mmengine.dataset import pseudo_collate
 from mmengine.evaluator import Evaluator
 from torch.utils.data import DataLoader
 
-from mmdcct.datasets import make_synthetic_ilids_vid
+from mmdcct.testing import make_synthetic_ilids_vid
 from mmdcct.registry import DATASETS, MODELS
 from mmdcct.utils import register_all_modules
 

@@ -6,8 +6,9 @@ import shutil
 import pytest
 
 from mmdcct.datasets import (BaseVideoReIDDataset, DukeMTMCVideoReID,
-                             make_synthetic_duke_video, parse_duke_video_name)
+                             parse_duke_video_name)
 from mmdcct.registry import DATASETS
+from mmdcct.testing import make_synthetic_duke_video
 
 
 def _build(root, split, **kwargs):
@@ -198,3 +199,21 @@ def test_empty_tracklet_skipped_with_warning(synthetic_duke, duke_copy,
     assert any(tdir in m and 'empty tracklet' in m for m in warnings)
     # the summary table is logged
     assert any('DukeMTMCVideoReID loaded' in m for m in mmlogger_messages)
+
+
+def test_withdrawn_notice_logged_once(synthetic_duke, monkeypatch,
+                                      mmlogger_messages):
+    monkeypatch.setattr(DukeMTMCVideoReID, '_notice_logged', False)
+    for split in ('train', 'query', 'test'):
+        _build(synthetic_duke['out_dir'], split)
+    notices = [m for m in mmlogger_messages if 'withdrawn' in m]
+    assert notices == [
+        'WARNING: DukeMTMCVideoReID: DukeMTMC-VideoReID was withdrawn by its '
+        'creators (2019); some venues refuse results on it.'
+    ]
+    # other datasets do not log it
+    mmlogger_messages.clear()
+    monkeypatch.setattr(DukeMTMCVideoReID, '_notice_logged', False)
+    DATASETS.build(
+        dict(type='MARS', data_root=synthetic_duke['out_dir'], lazy_init=True))
+    assert not any('withdrawn' in m for m in mmlogger_messages)

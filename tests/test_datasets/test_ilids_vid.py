@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 from scipy.io import savemat
 
-from mmdcct.datasets import (generate_ilidsvid_ls_set, iLIDSVID,
-                             make_synthetic_ilids_vid)
+from mmdcct.datasets import generate_ilidsvid_ls_set, iLIDSVID
 from mmdcct.registry import DATASETS
+from mmdcct.testing import make_synthetic_ilids_vid
 
 SPLIT_FILE = osp.join('train-test people splits',
                       'train_test_splits_ilidsvid.mat')

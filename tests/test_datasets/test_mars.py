@@ -325,3 +325,66 @@ def test_unknown_camera(synthetic_mars, mars_copy):
     msg = str(exc.value)
     assert bad in msg and name_file in msg
     assert 'unknown camera C7' in msg and 'C1..C6' in msg
+
+
+def test_non_utf8_byte_in_name_list(mars_copy):
+    path = osp.join(mars_copy, 'info', 'train_name.txt')
+    with open(path, 'rb') as f:
+        lines = f.read().splitlines(keepends=True)
+    offset = len(lines[0]) + len(lines[1]) + 4  # 5th byte of line 3
+    lines[2] = lines[2][:4] + b'\xff' + lines[2][5:]
+    with open(path, 'wb') as f:
+        f.write(b''.join(lines))
+    with pytest.raises(ValueError) as exc:
+        MARS(data_root=mars_copy, split='train')
+    msg = str(exc.value)
+    assert msg.startswith(f'{path}, line 3: the byte 0xff at byte offset '
+                          f'{offset} of the file (column 5 of the line) '
+                          'is not UTF-8')
+    assert 're-download' in msg
+    assert not isinstance(exc.value, UnicodeDecodeError)
+
+
+def test_name_list_with_byte_order_mark(synthetic_mars, mars_copy):
+    path = osp.join(mars_copy, 'info', 'train_name.txt')
+    with open(path, 'rb') as f:
+        data = f.read()
+    with open(path, 'wb') as f:
+        f.write(b'\xef\xbb\xbf' + data.replace(b'\n', b'\r\n'))
+    ds = MARS(data_root=mars_copy, split='train')
+    assert len(ds) == len(synthetic_mars['train_tracks'])
+
+
+@pytest.mark.parametrize('subset,split', [('test', 'test'),
+                                          ('train', 'train')])
+def test_duplicated_track_row(mars_copy, subset, split):
+    path = osp.join(mars_copy, 'info', f'tracks_{subset}_info.mat')
+    key = f'track_{subset}_info'
+    table = loadmat(path)[key]
+    # appended at the end, so query_IDX.mat still points at the same rows
+    dup = np.concatenate([table, table[2:3]])
+    savemat(path, {key: dup})
+    with pytest.raises(ValueError) as exc:
+        MARS(data_root=mars_copy, split=split)
+    start, end, pid, cam = table[2, :4].astype(int).tolist()
+    msg = str(exc.value)
+    assert msg.startswith(f'{path}: 1 duplicated tracklet row(s)')
+    assert (f'row {len(table) + 1} repeats row 3 '
+            f'({start}, {end}, {pid}, {cam})') in msg
+    assert 'restore the official file' in msg
+
+
+@pytest.mark.parametrize('entry', ['bbox_train', 'info/train_name.txt'])
+def test_required_entry_of_wrong_kind(mars_copy, entry):
+    path = osp.join(mars_copy, entry)
+    if osp.isdir(path):
+        shutil.rmtree(path)
+        open(path, 'w').close()
+        expected = NotADirectoryError, 'is a file, not a directory'
+    else:
+        os.remove(path)
+        os.mkdir(path)
+        expected = IsADirectoryError, 'is a directory, not a file'
+    with pytest.raises(expected[0]) as exc:
+        MARS(data_root=mars_copy, split='train')
+    assert f'"{path}"' in str(exc.value) and expected[1] in str(exc.value)

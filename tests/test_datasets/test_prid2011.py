@@ -7,8 +7,9 @@ import shutil
 import pytest
 
 from mmdcct.datasets import (PRID2011, generate_prid2011_splits,
-                             make_synthetic_prid2011, prid2011_person_name)
+                             prid2011_person_name)
 from mmdcct.registry import DATASETS
+from mmdcct.testing import make_synthetic_prid2011
 
 
 def _build(root, split, **kwargs):

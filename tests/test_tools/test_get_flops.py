@@ -35,6 +35,11 @@ def test_demo_breakdown(get_flops, capsys, tmp_path):
 def test_shape_option_and_tab5_mapping(get_flops):
     args = get_flops.parse_args(['x.py', '--shape', '8', '256', '128'])
     assert args.shape == [8, 256, 128]
+    # one paper row per Tab. V config, in the paper's order
+    assert list(get_flops.PAPER_TAB5) == list(get_flops.TAB5_CONFIGS) == [
+        'ResNet-50', 'ViT-Base', 'Coupled', '+ CCA', '+ HTA', '+ KD'
+    ]
+    assert get_flops.PAPER_TAB5['+ HTA'][:2] == (13.15, 222.61)
     for row, path in get_flops.TAB5_CONFIGS.items():
         assert osp.exists(osp.join(REPO, path)), path
         assert get_flops.tab5_row(path) == row

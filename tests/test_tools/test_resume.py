@@ -19,6 +19,7 @@ import time
 import pytest
 import torch
 
+from mmdcct.utils import checkpoint_allow_list
 from test_train_test_tools import REPO, run, write_tiny_config
 
 ITERS_PER_EPOCH = 3  # 6 train ids x K=2 tracklets, batch 4
@@ -93,9 +94,10 @@ def final_metrics(log):
 
 
 def last_ckpt(work_dir):
-    return torch.load(
-        osp.join(work_dir, f'iter_{MAX_EPOCHS * ITERS_PER_EPOCH}.pth'),
-        weights_only=True)
+    with checkpoint_allow_list():
+        return torch.load(
+            osp.join(work_dir, f'iter_{MAX_EPOCHS * ITERS_PER_EPOCH}.pth'),
+            weights_only=True)
 
 
 def assert_same_training_state(a, b):
@@ -195,7 +197,8 @@ def test_sigkill_mid_epoch_then_resume_equals_uninterrupted(
 
 def test_real_checkpoints_need_the_allow_list(uninterrupted):
     """Reproduces the torch >= 2.6 + MMEngine 0.10.7 failure on a real
-    checkpoint in a fresh interpreter, then loads it once mmdcct is in."""
+    checkpoint in a fresh interpreter, then loads it once mmdcct's switch
+    is on (as in the tools)."""
     work_dir, _ = uninterrupted
     path = osp.join(work_dir, 'iter_2.pth')
     code = ('import pickle, sys, torch\n'
@@ -204,7 +207,8 @@ def test_real_checkpoints_need_the_allow_list(uninterrupted):
             '    sys.exit("loaded without the allow-list")\n'
             'except pickle.UnpicklingError as e:\n'
             '    print("plain torch refuses it")\n'
-            'import mmdcct\n'
+            'import mmdcct.utils\n'
+            'mmdcct.utils.install_safe_checkpoint_loading()\n'
             f'ckpt = torch.load({path!r}, weights_only=True)\n'
             "print('loaded with mmdcct:', sorted(ckpt))\n")
     proc = subprocess.run([sys.executable, '-c', code],
@@ -229,7 +233,9 @@ def test_test_tool_refuses_code_running_checkpoint(configs, uninterrupted,
     work_dir, _ = uninterrupted
     marker = tmp_path / 'MARKER'
     evil = str(tmp_path / 'evil.pth')
-    ckpt = torch.load(osp.join(work_dir, 'iter_2.pth'), weights_only=True)
+    with checkpoint_allow_list():
+        ckpt = torch.load(
+            osp.join(work_dir, 'iter_2.pth'), weights_only=True)
     ckpt['meta']['payload'] = RunsCode(marker)
     torch.save(ckpt, evil)
     proc = subprocess.run([

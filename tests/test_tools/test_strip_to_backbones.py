@@ -30,7 +30,7 @@ DEMO = osp.join(REPO, 'configs', 'dcct', 'dcct_demo.py')
 DEMO_BB = osp.join(REPO, 'configs', 'dcct', 'dcct_demo_backbones.py')
 FULL = osp.join(REPO, 'configs', 'dcct', 'dcct_r50-vit-b_2xb8-50e_mars.py')
 FULL_BB = osp.join(REPO, 'configs', 'dcct',
-                   'dcct_r50-vit-b_backbones_mars.py')
+                   'dcct-backbones_r50-vit-b_2xb8-50e_mars.py')
 
 # demo frames: T=4 frames of 64x32; base feature = 512 (R18) + 192 (ViT)
 T, H, W = 4, 64, 32

@@ -13,7 +13,7 @@ from mmdcct.apis import VideoReIDInferencer
 from mmdcct.registry import MODELS
 from mmdcct.visualization import (BranchProbe, VideoReIDVisualizer,
                                   compute_cca_attention, compute_grad_cam,
-                                  infer_grid)
+                                  infer_grid, tracklet_attention_maps)
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 T = 4  # the tiny config's frames per tracklet (64 x 32)
@@ -102,11 +102,46 @@ def test_cca_needs_a_cca_neck(tiny_video_reid_cfg, inputs):
     coupled = MODELS.build(tiny_video_reid_cfg(num_classes=6))
     with pytest.raises(ValueError, match='spatial neck'):
         compute_cca_attention(coupled, torch.zeros(1, 2, 3, 32, 16))
-    # Grad-CAM works without necks (logits from VideoReIDHead.necks)
+    # Grad-CAM works without necks (logits from BNNeckHead.necks)
     maps = compute_grad_cam(
         coupled.eval(), torch.randn(1, 2, 3, 32, 16), target='logit')
     assert maps['cnn'].shape == (1, 2, 2, 1)  # 32x16 frames
     assert maps['trans'].shape == (1, 2, 4, 2)
+
+
+def test_tracklet_maps_and_figures(inferencer, one_tracklet, inputs):
+    data = inferencer.prepare(one_tracklet)
+    out = tracklet_attention_maps(inferencer.model, data, target='norm')
+    assert out['frames'].shape == (T, 64, 32, 3)
+    assert out['frames'].dtype == np.uint8
+    # the maps of the packed tracklet are those of the preprocessed batch
+    np.testing.assert_allclose(
+        out['cca']['cnn_self'],
+        compute_cca_attention(inferencer.model, inputs[:1])['cnn_self'],
+        rtol=1e-5)
+    np.testing.assert_allclose(
+        out['grad_cam']['trans'],
+        compute_grad_cam(inferencer.model, inputs[:1])['trans'],
+        rtol=1e-4,
+        atol=1e-6)
+    vis = VideoReIDVisualizer.get_instance('test_att_figures')
+    figs = vis.draw_attention_figures(
+        out['frames'], out['cca'], out['grad_cam'], max_frames=3)
+    layout = vis.heatmap_grid_layout
+    assert figs['cca_figure'].shape[:2] == layout(3, 5)['shape']
+    assert figs['grad_cam_figure'].shape[:2] == layout(3, 3)['shape']
+    # both figures carry the colour scale: JET from 1 (top) to 0 (bottom)
+    for name, rows in (('cca_figure', 5), ('grad_cam_figure', 3)):
+        x0, y0, x1, y1 = layout(3, rows)['colorbar']
+        top = cv2.applyColorMap(np.uint8([[255]]), cv2.COLORMAP_JET)
+        bottom = cv2.applyColorMap(np.uint8([[0]]), cv2.COLORMAP_JET)
+        np.testing.assert_array_equal(figs[name][y0, x0], top[0, 0, ::-1])
+        np.testing.assert_array_equal(figs[name][y1 - 1, x1 - 1],
+                                      bottom[0, 0, ::-1])
+    # without CCA maps only the Grad-CAM grid is drawn
+    figs = vis.draw_attention_figures(out['frames'], None, out['grad_cam'])
+    assert figs['cca_figure'] is None
+    assert figs['grad_cam_figure'].shape[:2] == layout(T, 3)['shape']
 
 
 def test_vis_attention_tool(tiny_dcct, one_tracklet, tmp_path, capsys):

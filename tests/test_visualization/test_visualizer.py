@@ -127,3 +127,42 @@ def test_overlay_heatmap():
     assert tuple(out[-1, 0]) == (0, 0, 128)
     flat = overlay_heatmap(frame, np.ones((2, 2)), alpha=0.0)
     np.testing.assert_array_equal(flat, frame)
+
+
+def jet_rgb(value):
+    """OpenCV's JET colour of ``value`` in 0..255, as RGB."""
+    bgr_px = cv2.applyColorMap(np.array([[value]], np.uint8),
+                               cv2.COLORMAP_JET)
+    return bgr_px[0, 0, ::-1].astype(int)
+
+
+@pytest.mark.parametrize('normalize', [True, False])
+def test_heatmap_grid_colour_bar(vis, normalize):
+    frames = [solid((100, 100, 100)) for _ in range(3)]
+    heat = np.random.default_rng(0).random((3, 4, 2)).astype(np.float32)
+    img = vis.draw_heatmap_grid(
+        frames, {'a': heat, 'b': heat}, normalize=normalize)
+    layout = vis.heatmap_grid_layout(3, 3)
+    assert img.shape[:2] == layout['shape']
+    x0, y0, x1, y1 = layout['colorbar']
+    # the bar spans the heat-map rows, right of the last tile
+    assert (y0, y1) == (layout['tiles'][1][0][1], layout['tiles'][2][0][3])
+    assert x0 > layout['tiles'][2][-1][2]
+    mid = (x0 + x1) // 2
+    np.testing.assert_allclose(img[y0, mid], jet_rgb(255), atol=1)  # top: 1
+    np.testing.assert_allclose(img[y1 - 1, mid], jet_rgb(0), atol=1)
+    np.testing.assert_allclose(
+        img[(y0 + y1) // 2, mid], jet_rgb(128), atol=12)
+    # tick labels are drawn next to it (dark text pixels on white)
+    for tx0, ty0, tx1, ty1 in layout['colorbar_ticks'][::2]:
+        assert img[ty0:ty1, tx0:tx1].min() < 128
+    # switched off: narrower, no bar
+    plain = vis.draw_heatmap_grid(
+        frames, {'a': heat, 'b': heat}, normalize=normalize, colorbar=False)
+    no_bar = vis.heatmap_grid_layout(3, 3, colorbar=False)
+    assert no_bar['colorbar'] is None and no_bar['colorbar_ticks'] == []
+    assert plain.shape[:2] == no_bar['shape']
+    assert plain.shape[1] < img.shape[1]
+    np.testing.assert_array_equal(plain, img[:, :plain.shape[1]])
+    # no heat-map row, no bar
+    assert vis.heatmap_grid_layout(3, 1)['colorbar'] is None

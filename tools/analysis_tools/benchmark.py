@@ -1,8 +1,8 @@
 """Micro-benchmarks of mmdcct components.
 
-The sub-benchmarks live in :mod:`mmdcct.utils.benchmark` (one module each,
-listed in its ``SUBCOMMANDS``); each prints small tables and, with ``--out``,
-writes a JSON report:
+The sub-benchmarks live in the ``benchmarks`` package next to this script
+(one module each, listed in its ``SUBCOMMANDS``); each prints small tables
+and, with ``--out``, writes a JSON report:
 
 * ``metric`` — the camera-aware MARS evaluation: the vectorised
   :func:`mmdcct.evaluation.functional.evaluate_rank` against a plain
@@ -29,6 +29,11 @@ writes a JSON report:
   ``--torch-threads``, default 1, and ``--cv2-threads``, default 0 = OpenCV
   threading off as in mmengine; workers: 1 torch thread and
   ``--cv2-threads``).
+* ``onnx`` — test-feature inference of one model (default: the full
+  R50 + ViT-B DCCT, ``--feature base``, random weights) in PyTorch eager vs
+  onnxruntime on the CPU (exported with ``tools/deployment/pytorch2onnx.py``;
+  needs the ``deploy`` extra): tracklets/s and peak RSS, each runtime in a
+  fresh process, and the max difference of their features.
 
 Examples::
 
@@ -39,13 +44,21 @@ Examples::
     python tools/analysis_tools/benchmark.py data --workers 0 1 2 \\
         --data-root data/bench/MARS --batch-size 8 --num-batches 20 \\
         --profile 50 --out work_dirs/benchmark_data.json
+    python tools/analysis_tools/benchmark.py onnx --batch-size 4 --runs 3
 """
 import argparse
 import json
 import os
+import sys
 from typing import Optional, Sequence
 
-from mmdcct.utils.benchmark import SUBCOMMANDS
+# The ``benchmarks`` package sits beside this script; running the script puts
+# this folder on ``sys.path``, loading it by file path (the tests) does not.
+_HERE = os.path.dirname(os.path.abspath(__file__))
+if _HERE not in sys.path:
+    sys.path.insert(0, _HERE)
+
+from benchmarks import SUBCOMMANDS  # noqa: E402
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:

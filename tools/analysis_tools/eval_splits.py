@@ -34,12 +34,13 @@ from mmengine.dist import get_rank
 from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
 
-import mmdcct  # noqa: F401  (registers the modules)
 from mmdcct.evaluation.functional import (aggregate_split_metrics,
                                           format_split_metrics,
                                           parse_split_ids)
 from mmdcct.registry import DATASETS
-from mmdcct.utils import setup_cpu_distributed
+from mmdcct.utils import (ignore_mmcv_lite_warning,
+                          install_safe_checkpoint_loading,
+                          setup_cpu_distributed)
 
 DEFAULT_KEYS = ('mAP', 'R1', 'R5', 'R10', 'R20')
 
@@ -188,6 +189,8 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
         ``table`` (the printed table).
     """
     args = parse_args(argv)
+    install_safe_checkpoint_loading()  # checkpoints load weights-only
+    ignore_mmcv_lite_warning()
     split_ids = parse_split_ids(args.splits)
     if len(split_ids) > 1 and '{split}' not in args.checkpoint_template:
         raise ValueError(

@@ -6,16 +6,18 @@ Example::
     python tools/misc/make_synthetic_mars.py data/tiny/MARS \
         --num-train-ids 8 --num-test-ids 8 --height 64 --width 32
 
-The folder can then be used as the ``data_root`` of ``MARS``.
+The folder can then be used as the ``data_root`` of ``MARS``. A progress
+bar (one step per tracklet) goes to stderr when it is a terminal
+(``--no-progress`` turns it off); the summary goes to stdout as JSON.
 """
 import argparse
 import json
 
-from mmdcct.datasets.synthetic import make_synthetic_mars
+from mmdcct.testing import make_synthetic_mars
 
 
-def parse_args() -> argparse.Namespace:
-    """Parse the command line.
+def parse_args(argv=None) -> argparse.Namespace:
+    """Parse the command line (``argv``: None reads ``sys.argv``).
 
     Returns:
         argparse.Namespace: The arguments.
@@ -61,12 +63,16 @@ def parse_args() -> argparse.Namespace:
         '--overwrite',
         action='store_true',
         help='replace an existing dataset in OUT_DIR')
-    return parser.parse_args()
+    parser.add_argument(
+        '--no-progress',
+        action='store_true',
+        help='no progress bar (default: shown when stderr is a terminal)')
+    return parser.parse_args(argv)
 
 
-def main() -> None:
+def main(argv=None) -> None:
     """Generate the dataset and print its summary."""
-    args = parse_args()
+    args = parse_args(argv)
     try:
         summary = _generate(args)
     except FileExistsError as e:
@@ -100,7 +106,8 @@ def _generate(args: argparse.Namespace) -> dict:
         img_size=(args.height, args.width),
         jpeg_quality=args.jpeg_quality,
         seed=args.seed,
-        overwrite=args.overwrite)
+        overwrite=args.overwrite,
+        progress=False if args.no_progress else None)
 
 
 if __name__ == '__main__':

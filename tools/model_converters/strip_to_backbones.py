@@ -14,7 +14,8 @@ Examples::
     python tools/model_converters/strip_to_backbones.py \\
         work_dirs/dcct_r50-vit-b_2xb8-50e_mars/epoch_50.pth \\
         work_dirs/dcct_mars_backbones.pth [--half] [--keep-meta]
-    python tools/test.py configs/dcct/dcct_r50-vit-b_backbones_mars.py \\
+    python tools/test.py \\
+        configs/dcct/dcct-backbones_r50-vit-b_2xb8-50e_mars.py \\
         work_dirs/dcct_mars_backbones.pth
 
 The input is loaded with torch's weights-only unpickler and mmdcct's

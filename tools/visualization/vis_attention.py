@@ -20,10 +20,11 @@ import sys
 import mmcv
 import numpy as np
 
-import mmdcct  # noqa: F401  (allow-lists checkpoint types, quiet warnings)
 from mmdcct.apis import VideoReIDInferencer
+from mmdcct.utils import (ignore_mmcv_lite_warning,
+                          install_safe_checkpoint_loading)
 from mmdcct.visualization import (VideoReIDVisualizer,
-                                  tracklet_attention_figures)
+                                  tracklet_attention_maps)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -58,19 +59,26 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> int:
     """Run the tool; returns the exit status."""
+    install_safe_checkpoint_loading()  # checkpoints load weights-only
+    ignore_mmcv_lite_warning()
     args = parse_args(argv)
     inferencer = VideoReIDInferencer(
         args.config, args.checkpoint, device=args.device)
     visualizer = VideoReIDVisualizer.get_instance(
         'vis_attention', tile_size=tuple(args.tile_size))
-    out = tracklet_attention_figures(
-        inferencer,
-        args.tracklet,
+    # the frames and maps of what the model sees: the config's test pipeline
+    out = tracklet_attention_maps(
+        inferencer.model,
+        inferencer.prepare(args.tracklet),
         target=args.target,
-        class_index=args.class_index,
-        visualizer=visualizer,
-        alpha=args.alpha,
-        max_frames=args.max_frames)
+        class_index=args.class_index)
+    out.update(
+        visualizer.draw_attention_figures(
+            out['frames'],
+            out['cca'],
+            out['grad_cam'],
+            alpha=args.alpha,
+            max_frames=args.max_frames))
     os.makedirs(args.out_dir, exist_ok=True)
     written = []
     if out['cca_figure'] is not None:

@@ -1,6 +1,10 @@
 """Draw the rank lists of test queries (query frames, top-k gallery
 tracklets framed green / red for true / false matches, distances above).
 
+Cameras are labelled 1-based, as in the dataset file names (``C1`` ...), in
+the images, the file names (``rank_q0000_pid0012_C2.png``) and the printed
+lines, although the datasets count them from 0.
+
 Example::
 
     python tools/visualization/vis_ranks.py configs/dcct/dcct_demo.py \\
@@ -14,12 +18,13 @@ import sys
 from mmengine.config import Config, DictAction
 from mmengine.registry import DefaultScope
 
-import mmdcct  # noqa: F401  (allow-lists checkpoint types, quiet warnings)
 from mmdcct.apis import VideoReIDInferencer
 from mmdcct.registry import DATASETS
-from mmdcct.utils import register_all_modules
-from mmdcct.visualization import (VideoReIDVisualizer, draw_rank_lists,
-                                  rank_gallery)
+from mmdcct.utils import (ignore_mmcv_lite_warning,
+                          install_safe_checkpoint_loading,
+                          register_all_modules)
+from mmdcct.visualization import (VideoReIDVisualizer, camera_label,
+                                  draw_rank_lists, rank_gallery)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -68,6 +73,8 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> int:
     """Run the tool; returns the exit status."""
+    install_safe_checkpoint_loading()  # checkpoints load weights-only
+    ignore_mmcv_lite_warning()
     args = parse_args(argv)
     cfg = Config.fromfile(args.config)
     if args.cfg_options:
@@ -111,9 +118,10 @@ def main(argv=None) -> int:
         num_query_frames=args.query_frames,
         gallery_frames=args.gallery_frames,
         query_positions=[queries.index(i) for i in chosen])
-    for path, rank in zip(written, ranks):
+    for path, rank, q in zip(written, ranks, chosen):
         hits = ''.join('+' if m else '-' for m in rank['matches'])
-        print(f'{path}  [{hits}]')
+        print(f'{path}  id {infos[q]["pid"]} '
+              f'{camera_label(infos[q]["camid"])}  [{hits}]')
     return 0
 
 

@@ -12,11 +12,7 @@ data_root = 'data/dukemtmc-vidreid'
 train_dataloader = dict(dataset=dict(type=dataset_type, data_root=data_root))
 
 # The gallery holds the 702 query identities and 408 distractor identities.
-val_dataloader = dict(
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        # the Duke protocol: every query has a cross-camera match in the
-        # gallery, the query tracklets are not appended to it
-        gallery_includes_query=False))
+# The Duke protocol (the dataset class's default): every query has a
+# cross-camera match in the gallery, the query tracklets are not appended.
+val_dataloader = dict(dataset=dict(type=dataset_type, data_root=data_root))
 test_dataloader = val_dataloader

@@ -20,11 +20,8 @@ split_id = 0
 train_dataloader = dict(
     dataset=dict(type=dataset_type, data_root=data_root, split_id=split_id))
 
-# query (cam1) + gallery (cam2) of the test persons in one pass.
+# query (cam1) + gallery (cam2) of the test persons in one pass (the query
+# tracklets are not gallery entries: the dataset class's default protocol).
 val_dataloader = dict(
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        split_id=split_id,
-        gallery_includes_query=False))
+    dataset=dict(type=dataset_type, data_root=data_root, split_id=split_id))
 test_dataloader = val_dataloader

@@ -65,8 +65,12 @@ train_dataloader = dict(
 )
 
 # query + gallery in one pass; each tracklet is embedded once and the metric
-# splits them by the `is_query` / `is_gallery` flags (query tracklets are
-# also gallery entries, as the MARS protocol of the literature requires).
+# splits them by the `is_query` / `is_gallery` flags. Whether the query
+# tracklets are also gallery entries is the dataset class's own protocol
+# (`gallery_includes_query` unset = None: True for MARS, as the literature
+# requires, False for the other datasets), so changing only the dataset
+# `type` (e.g. with --cfg-options) also changes the protocol. Setting it
+# explicitly overrides the protocol, with a warning.
 val_dataloader = dict(
     batch_size=16,
     num_workers=4,
@@ -75,7 +79,6 @@ val_dataloader = dict(
         type=dataset_type,
         data_root=data_root,
         split='test',
-        gallery_includes_query=True,
         pipeline=test_pipeline),
 )
 val_evaluator = dict(type='VideoReIDMetric', distance='cosine')
@@ -83,33 +86,8 @@ val_evaluator = dict(type='VideoReIDMetric', distance='cosine')
 test_dataloader = val_dataloader
 test_evaluator = val_evaluator
 
-# On-device (batch-level) flip + random erasing: the same augmentation, one
-# draw per tracklet, run by the data preprocessor on the stacked batch on the
-# GPU (before normalisation, so fill_color keeps its 0-255 meaning) instead
-# of per frame in the dataloader workers. Copy into a config (see
-# configs/dcct/dcct_demo_batch-aug.py) and drop RandomFlip / RandomErasing
-# from the train pipeline, otherwise tracklets are augmented twice:
-#
-# model = dict(
-#     data_preprocessor=dict(batch_augments=[
-#         dict(type='TrackletBatchFlip', prob=0.5, direction='horizontal'),
-#         dict(type='TrackletBatchRandomErasing', erase_prob=0.5,
-#              min_area_ratio=0.02, max_area_ratio=0.4,
-#              aspect_range=(0.3, 3.3), mode='const',
-#              fill_color=(124, 116, 104)),
-#     ]))
-# train_pipeline = [
-#     dict(type='RestrictedRandomSampling', num_frames=num_frames,
-#          mode='random'),
-#     dict(type='LoadTrackletFrames'),
-#     dict(
-#         type='TrackletBroadcaster',
-#         transforms=[
-#             dict(type='mmcv.Resize', scale=img_scale, keep_ratio=False,
-#                  interpolation='bicubic'),
-#             dict(type='mmpretrain.RandomCrop',
-#                  crop_size=(img_scale[1], img_scale[0]), padding=10),
-#         ]),
-#     dict(type='PackVideoReIDInputs'),
-# ]
-# train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
+# Flip + random erasing can run on the model's device instead (one draw
+# per tracklet, on the stacked batch, by the data preprocessor's
+# TrackletBatchFlip / TrackletBatchRandomErasing): see
+# configs/dcct/dcct_demo_batch-aug.py, which also drops them from the train
+# pipeline so tracklets are not augmented twice.

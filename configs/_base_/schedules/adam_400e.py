@@ -19,7 +19,11 @@ param_scheduler = [
         gamma=0.3),
 ]
 
-train_cfg = dict(by_epoch=True, max_epochs=400, val_interval=50)
+# epoch-based; resumes exactly in the middle of an epoch (see
+# configs/_base_/default_runtime.py). A config's own `type` wins.
+train_cfg = dict(
+    type='mmdcct.ResumableEpochBasedTrainLoop', max_epochs=400,
+    val_interval=50)
 val_cfg = dict()
 test_cfg = dict()
 

@@ -7,7 +7,11 @@ optim_wrapper = dict(
 
 param_scheduler = dict(type='StepLR', by_epoch=True, step_size=15, gamma=0.1)
 
-train_cfg = dict(by_epoch=True, max_epochs=50, val_interval=10)
+# epoch-based; resumes exactly in the middle of an epoch (see
+# configs/_base_/default_runtime.py). A config's own `type` wins.
+train_cfg = dict(
+    type='mmdcct.ResumableEpochBasedTrainLoop', max_epochs=50,
+    val_interval=10)
 val_cfg = dict()
 test_cfg = dict()
 

@@ -35,6 +35,13 @@ indices; with ``n`` identities:
 - ``round_up=False``: every rank yields ``floor(n / W)`` groups; the
   ``n mod W`` identities left over at the end of the shuffled order skip this
   epoch (a different few every epoch).
+
+Too few identities. A rank needs at least ``P = batch_size / K`` groups for
+one batch of ``P`` identities. When the sampler knows ``batch_size``
+(``tools/train.py`` passes ``train_dataloader.batch_size`` through
+:func:`mmdcct.utils.validate_config`), construction fails with the identity
+count, ``P``, ``batch_size``, ``num_instances`` and the world size instead of
+an empty epoch (MMEngine's "``epoch_length`` must be a positive integer").
 """
 import math
 from typing import Dict, Iterator, List, Optional, Sized
@@ -70,6 +77,11 @@ class IdentityBalancedSampler(Sampler):
             ``sync_random_seed()``. Defaults to None.
         round_up (bool): Pad (True) or trim (False) so that every rank yields
             the same number of indices. Defaults to True.
+        batch_size (int, optional): The DataLoader's per-rank batch size
+            ``P * K``. When given, construction checks that every rank gets at
+            least ``P`` identities per epoch. ``validate_config`` (called by
+            ``tools/train.py``) sets it to ``train_dataloader.batch_size``.
+            Defaults to None (no check).
     """
 
     def __init__(self,
@@ -77,10 +89,17 @@ class IdentityBalancedSampler(Sampler):
                  num_instances: int = 4,
                  shuffle: bool = True,
                  seed: Optional[int] = None,
-                 round_up: bool = True) -> None:
-        if not isinstance(num_instances, int) or num_instances < 1:
+                 round_up: bool = True,
+                 batch_size: Optional[int] = None) -> None:
+        if (not isinstance(num_instances, int) or isinstance(
+                num_instances, bool) or num_instances < 1):
             raise ValueError('num_instances must be a positive int, got '
                              f'{num_instances!r}.')
+        if batch_size is not None and (not isinstance(batch_size, int)
+                                       or isinstance(batch_size, bool)
+                                       or batch_size < 1):
+            raise ValueError('batch_size must be a positive int, got '
+                             f'{batch_size!r}.')
         rank, world_size = get_dist_info()
         self.rank = rank
         self.world_size = world_size
@@ -117,6 +136,32 @@ class IdentityBalancedSampler(Sampler):
                 'rank needs at least one identity (use round_up=True or '
                 'fewer ranks).')
         self.num_samples = self.num_groups * num_instances
+        self.batch_size = batch_size
+        if batch_size is not None:
+            self._check_enough_identities(batch_size)
+
+    def _check_enough_identities(self, batch_size: int) -> None:
+        """Raise if a rank cannot fill one batch of ``P`` identities."""
+        k = self.num_instances
+        num_ids = len(self.pids)
+        p = math.ceil(batch_size / k)
+        if self.num_groups >= p:
+            return
+        per_rank = (f'{self.num_groups} per rank on {self.world_size} ranks'
+                    if self.world_size > 1 else 'on 1 rank')
+        fewer_ranks = (' or train on fewer ranks,'
+                       if self.world_size > 1 else '')
+        max_batch = self.num_groups * k
+        raise ValueError(
+            f'IdentityBalancedSampler: the training set '
+            f'({type(self.dataset).__name__}) has {num_ids} identities '
+            f'({per_rank}), but train_dataloader.batch_size={batch_size} '
+            f'with train_dataloader.sampler.num_instances={k} needs '
+            f'P={p} identities per rank for one batch (world size '
+            f'{self.world_size}), so an epoch would have no full batch. '
+            f'Lower train_dataloader.batch_size to at most {max_batch} '
+            f'(a multiple of num_instances),{fewer_ranks} or check that '
+            'the dataset (data_root, split) is the one intended.')
 
     @property
     def num_identities(self) -> int:

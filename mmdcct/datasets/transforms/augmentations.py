@@ -31,7 +31,7 @@ shares the rectangle but draws fresh noise for every frame.
 :class:`TrackletRandomErasing` (same arguments) also shares the noise; use it
 when the fill must be random *and* identical across frames.
 
-Config-level contract (paper recipe, spec section 6; inputs are RGB
+Config-level contract (paper recipe, Sec. IV-B; inputs are RGB
 ``uint8``, normalisation happens in the data preprocessor)::
 
     dict(type='TrackletBroadcaster', transforms=[
@@ -276,7 +276,7 @@ class TrackletRandomErasing(_MMPretrainRandomErasing):
         """Fill the ``h x w`` rectangle at ``(top, left)`` of ``img``."""
         if self.mode == 'const':
             # mmpretrain's colour cast, broadcast straight into the image
-            # (it first builds an h x w x 3 patch: ~4x slower per frame)
+            # (it first builds an h x w x 3 patch for every frame)
             img[top:top + h, left:left + w] = np.array(
                 self.fill_color, dtype=np.uint8)
             return img

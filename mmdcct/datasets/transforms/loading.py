@@ -10,7 +10,8 @@ Config-level contract::
          skip_corrupt=False)       # True: replace unreadable frames
 
 Required keys: ``img_paths`` (list[str]); optional ``frame_inds``
-(``np.int64`` array, written by :class:`RestrictedRandomSampling`; when absent
+(``np.int64`` array, written by a frame sampling such as
+:class:`RestrictedRandomSampling`; when absent
 every frame of the tracklet is loaded in order).
 
 Added keys:
@@ -75,7 +76,7 @@ from PIL import Image
 
 from mmdcct.registry import TRANSFORMS
 
-__all__ = ['LoadTrackletFrames']
+__all__ = ['LoadTrackletFrames', 'LoadTrackletFromArray']
 
 #: Decoders accepted by ``LoadTrackletFrames(imdecode_backend=...)``.
 IMDECODE_BACKENDS = ('cv2', 'pillow', 'turbojpeg')
@@ -514,3 +515,47 @@ class LoadTrackletFrames(BaseTransform):
                 f'decode_size={self.decode_size}, '
                 f'to_float32={self.to_float32}, '
                 f'skip_corrupt={self.skip_corrupt})')
+
+
+@TRANSFORMS.register_module()
+class LoadTrackletFromArray(BaseTransform):
+    """Take the sampled frames of an in-memory tracklet.
+
+    The stand-in for :class:`LoadTrackletFrames` when a tracklet is a numpy
+    array (:class:`~mmdcct.apis.VideoReIDInferencer`): the sampling
+    transform before it sees ``img_paths`` placeholders (one per frame) and
+    writes ``frame_inds`` as usual.
+
+    Required keys: ``frames`` (``(T, H, W, 3)`` RGB ``uint8``); optional
+    ``frame_inds``.
+
+    Added keys: ``imgs`` (list of ``H x W x 3`` arrays, independent copies),
+    ``img_shape`` and ``ori_shape`` (``(H, W)``). ``frames`` is removed.
+    """
+
+    def transform(self, results: dict) -> dict:
+        """Select the frames ``frames[frame_inds]``.
+
+        Args:
+            results (dict): With ``frames`` and optionally ``frame_inds``.
+
+        Returns:
+            dict: ``results`` with ``imgs``, ``img_shape``, ``ori_shape``.
+
+        Raises:
+            IndexError: If a frame index is outside the array.
+        """
+        frames = results.pop('frames')
+        inds = results.get('frame_inds')
+        if inds is None:
+            inds = np.arange(len(frames), dtype=np.int64)
+        inds = np.asarray(inds, dtype=np.int64).reshape(-1)
+        if inds.size and (inds.min() < 0 or inds.max() >= len(frames)):
+            raise IndexError(
+                f'frame_inds {inds.tolist()} out of range for an array '
+                f'tracklet of {len(frames)} frames.')
+        imgs = [np.array(frames[i], copy=True) for i in inds.tolist()]
+        results['imgs'] = imgs
+        results['img_shape'] = imgs[0].shape[:2]
+        results['ori_shape'] = imgs[0].shape[:2]
+        return results

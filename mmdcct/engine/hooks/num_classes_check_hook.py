@@ -12,6 +12,13 @@ class NumClassesCheckHook(Hook):
 
     A wrong value either crashes at the first out-of-range label or silently
     wastes classifier rows, so it is reported with both numbers.
+
+    mmpretrain's ``ClassNumCheckHook`` does not fit Re-ID: it compares every
+    ``num_classes`` with the number of class names (``dataset.CLASSES``, an
+    mmpretrain dataset attribute; Re-ID datasets count identities,
+    ``num_pids``, and name none), and it also checks the validation and test
+    sets, whose identities are disjoint from the training ones. Only the
+    training set is checked here.
     """
 
     priority = 'VERY_HIGH'

@@ -7,7 +7,7 @@ from mmengine.hooks import CheckpointHook, Hook
 from mmengine.logging import print_log
 
 from mmdcct.registry import HOOKS
-from mmdcct.utils.random_state import get_random_state
+from .random_state import get_random_state
 
 __all__ = ['ResumeStateHook']
 
@@ -15,18 +15,13 @@ __all__ = ['ResumeStateHook']
 META_KEY = 'resume_state'
 
 
-def _train_loop(runner) -> Optional[Any]:
-    """The built train loop, without building it (e.g. in test mode)."""
-    loop = getattr(runner, '_train_loop', None)
-    return loop if hasattr(loop, 'resume_point') else None
-
-
 @HOOKS.register_module()
 class ResumeStateHook(Hook):
     """Store what an exact mid-epoch resume needs in ``checkpoint['meta']``.
 
-    Works with :class:`mmdcct.engine.ResumableEpochBasedTrainLoop` (which
-    registers this hook itself when the config does not). Every checkpoint
+    Works with :class:`mmdcct.engine.ResumableEpochBasedTrainLoop`, which
+    registers this hook itself when the config does not and sets
+    :attr:`loop`. Every checkpoint
     gets ``meta['resume_state']``::
 
         dict(epoch=E,       # the epoch the resumed loop enters
@@ -51,13 +46,13 @@ class ResumeStateHook(Hook):
 
     def __init__(self) -> None:
         self.loaded_state: Optional[Dict[str, Any]] = None
+        #: The resumable train loop; set by the loop itself.
+        self.loop: Optional[Any] = None
         self._gathered: Optional[List[dict]] = None
 
     # -- capture -----------------------------------------------------------
-    @staticmethod
-    def _local_rng(runner) -> dict:
-        loop = _train_loop(runner)
-        paused = loop.val_rng_state if loop is not None else None
+    def _local_rng(self, runner) -> dict:
+        paused = self.loop.val_rng_state if self.loop is not None else None
         return paused if paused is not None else get_random_state()
 
     def _gather(self, runner) -> None:
@@ -105,7 +100,7 @@ class ResumeStateHook(Hook):
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
         """Add ``meta['resume_state']`` (called on rank 0 only)."""
-        loop = _train_loop(runner)
+        loop = self.loop
         if loop is None:
             return
         rank, world_size = get_dist_info()

@@ -7,7 +7,7 @@ from mmengine.runner import EpochBasedTrainLoop
 from torch.utils.data import DataLoader
 
 from mmdcct.registry import LOOPS
-from mmdcct.utils.random_state import get_random_state, set_random_state
+from ..hooks.random_state import get_random_state, set_random_state
 from ..hooks.resume_state_hook import ResumeStateHook
 
 __all__ = ['ResumableEpochBasedTrainLoop']
@@ -110,13 +110,13 @@ class ResumableEpochBasedTrainLoop(EpochBasedTrainLoop):
         self._skip_epoch: Optional[int] = None
         self._state_hook = self._find_or_register_state_hook(runner)
 
-    @staticmethod
-    def _find_or_register_state_hook(runner) -> ResumeStateHook:
-        for hook in runner.hooks:
-            if isinstance(hook, ResumeStateHook):
-                return hook
-        hook = ResumeStateHook()
-        runner.register_hook(hook)
+    def _find_or_register_state_hook(self, runner) -> ResumeStateHook:
+        hook = next(
+            (h for h in runner.hooks if isinstance(h, ResumeStateHook)), None)
+        if hook is None:
+            hook = ResumeStateHook()
+            runner.register_hook(hook)
+        hook.loop = self
         return hook
 
     @property

@@ -1,11 +1,11 @@
 """Pairwise distances between query and gallery features."""
-from typing import Tuple, Union
+from typing import Iterator, Tuple, Union
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-__all__ = ['compute_distance', 'DISTANCE_METRICS']
+__all__ = ['compute_distance', 'distance_chunks', 'DISTANCE_METRICS']
 
 #: Names accepted by :func:`compute_distance`.
 DISTANCE_METRICS = ('cosine', 'euclidean')
@@ -33,28 +33,34 @@ def _as_feature_tensor(feats: ArrayLike, name: str) -> torch.Tensor:
     return feats
 
 
-def _prepare_pair(
-        query_feats: ArrayLike, gallery_feats: ArrayLike,
-        metric: str) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Validate the features and precompute the gallery-side terms.
+def distance_chunks(query_feats: ArrayLike,
+                    gallery_feats: ArrayLike,
+                    metric: str = 'cosine',
+                    chunk_size: int = 1024
+                    ) -> Iterator[Tuple[int, torch.Tensor]]:
+    """Query-to-gallery distances, one chunk of query rows at a time.
 
     The gallery is never copied (it may be large): cosine divides the
-    products by the gallery norms instead of normalising the gallery.
+    products by the gallery norms instead of normalising the gallery. See
+    :func:`compute_distance` for the metrics.
 
     Args:
         query_feats (torch.Tensor | np.ndarray): Shape ``(Q, C)``.
         gallery_feats (torch.Tensor | np.ndarray): Shape ``(G, C)``.
-        metric (str): ``'cosine'`` or ``'euclidean'``.
+        metric (str): ``'cosine'`` or ``'euclidean'``. Defaults to
+            ``'cosine'``.
+        chunk_size (int): Query rows per chunk. Defaults to 1024.
 
-    Returns:
-        tuple: ``q`` (shape ``(Q, C)``), ``g_t`` (the transposed gallery, a
-        view, shape ``(C, G)``) and ``g_term`` (shape ``(G,)``: the gallery
-        L2 norms, clamped at 1e-12, for cosine; the squared norms for
-        Euclidean), with a common dtype on the device of ``query_feats``.
+    Yields:
+        tuple[int, torch.Tensor]: The first query row of the chunk and its
+        distances, shape ``(n, G)`` with ``n <= chunk_size``, on the device
+        of ``query_feats``; float32 unless an input is float64.
     """
     if metric not in DISTANCE_METRICS:
         raise ValueError(f'Unknown distance metric {metric!r}; expected one '
                          f'of {DISTANCE_METRICS}.')
+    if chunk_size < 1:
+        raise ValueError(f'`chunk_size` must be >= 1, got {chunk_size}.')
     q = _as_feature_tensor(query_feats, 'query_feats')
     g = _as_feature_tensor(gallery_feats, 'gallery_feats')
     if q.shape[1] != g.shape[1]:
@@ -63,34 +69,21 @@ def _prepare_pair(
     dtype = torch.promote_types(q.dtype, g.dtype)
     q = q.to(dtype)
     g = g.to(device=q.device, dtype=dtype)
+    g_t = g.t()
     if metric == 'cosine':
-        g_term = torch.linalg.vector_norm(g, dim=1).clamp_(min=1e-12)
+        g_term = torch.linalg.vector_norm(g, dim=1).clamp_(min=1e-12)[None]
     else:
-        g_term = torch.linalg.vector_norm(g, dim=1).pow_(2)
-    return q, g.t(), g_term
-
-
-def _chunk_distance(q_chunk: torch.Tensor, g_t: torch.Tensor,
-                    g_term: torch.Tensor, metric: str) -> torch.Tensor:
-    """Distances of one chunk of queries to the prepared gallery.
-
-    Args:
-        q_chunk (torch.Tensor): Query features, shape ``(n, C)``.
-        g_t (torch.Tensor): Transposed gallery, shape ``(C, G)``.
-        g_term (torch.Tensor): Gallery norms (cosine) or squared norms
-            (Euclidean), shape ``(G,)``.
-        metric (str): ``'cosine'`` or ``'euclidean'``.
-
-    Returns:
-        torch.Tensor: Shape ``(n, G)``.
-    """
-    if metric == 'cosine':
-        q_chunk = F.normalize(q_chunk, p=2, dim=1)
-        dist = torch.mm(q_chunk, g_t).div_(g_term[None])
-        return dist.neg_().add_(1.0)
-    q_sq = q_chunk.pow(2).sum(dim=1, keepdim=True)  # (n, 1)
-    dist = torch.mm(q_chunk, g_t).mul_(-2.0)
-    return dist.add_(q_sq).add_(g_term[None]).clamp_(min=0).sqrt_()
+        g_term = torch.linalg.vector_norm(g, dim=1).pow_(2)[None]
+    for start in range(0, q.shape[0], chunk_size):
+        q_chunk = q[start:start + chunk_size]
+        if metric == 'cosine':
+            q_chunk = F.normalize(q_chunk, p=2, dim=1)
+            dist = torch.mm(q_chunk, g_t).div_(g_term)
+            yield start, dist.neg_().add_(1.0)
+        else:  # |q|^2 + |g|^2 - 2 q.g, clamped at 0
+            q_sq = q_chunk.pow(2).sum(dim=1, keepdim=True)  # (n, 1)
+            dist = torch.mm(q_chunk, g_t).mul_(-2.0)
+            yield start, dist.add_(q_sq).add_(g_term).clamp_(min=0).sqrt_()
 
 
 def compute_distance(query_feats: ArrayLike,
@@ -118,11 +111,16 @@ def compute_distance(query_feats: ArrayLike,
         torch.Tensor: Distances, shape ``(Q, G)``, on the device of
         ``query_feats``; float32 unless an input is float64.
     """
-    if chunk_size < 1:
-        raise ValueError(f'`chunk_size` must be >= 1, got {chunk_size}.')
-    q, g_t, g_term = _prepare_pair(query_feats, gallery_feats, metric)
-    out = q.new_empty((q.shape[0], g_t.shape[1]))
-    for start in range(0, q.shape[0], chunk_size):
-        out[start:start + chunk_size] = _chunk_distance(
-            q[start:start + chunk_size], g_t, g_term, metric)
+    num_query = len(query_feats)
+    out = None
+    for start, dist in distance_chunks(query_feats, gallery_feats, metric,
+                                       chunk_size):
+        if out is None:
+            out = dist.new_empty((num_query, dist.shape[1]))
+        out[start:start + dist.shape[0]] = dist
+    if out is None:  # no query: the dtype and device a chunk would have
+        q = _as_feature_tensor(query_feats, 'query_feats')
+        g = _as_feature_tensor(gallery_feats, 'gallery_feats')
+        out = q.new_empty((0, g.shape[0]),
+                          dtype=torch.promote_types(q.dtype, g.dtype))
     return out

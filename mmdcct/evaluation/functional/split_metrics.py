@@ -132,21 +132,21 @@ def format_split_metrics(split_metrics: SplitMetrics,
     return '\n'.join(lines)
 
 
-def parse_split_ids(spec: str) -> List[int]:
+def parse_split_ids(selection: str) -> List[int]:
     """Parse a split selection such as ``'0-9'``, ``'0,2,5'`` or
     ``'0-3,7'``.
 
     Args:
-        spec (str): Comma-separated ids and inclusive ranges.
+        selection (str): Comma-separated ids and inclusive ranges.
 
     Returns:
         list[int]: The ids, in the given order, without duplicates.
 
     Raises:
-        ValueError: If ``spec`` is malformed or a range is decreasing.
+        ValueError: If ``selection`` is malformed or a range is decreasing.
     """
     out: List[int] = []
-    for part in str(spec).split(','):
+    for part in str(selection).split(','):
         part = part.strip()
         if not part:
             continue
@@ -162,9 +162,10 @@ def parse_split_ids(spec: str) -> List[int]:
                     raise ValueError
         except ValueError:
             raise ValueError(
-                f'Bad split selection {spec!r}: expected non-negative ids '
-                'and increasing ranges such as "0-9" or "0,2,5".') from None
+                f'Bad split selection {selection!r}: expected non-negative '
+                'ids and increasing ranges such as "0-9" or "0,2,5".'
+            ) from None
         out += [i for i in ids if i not in out]
     if not out:
-        raise ValueError(f'Bad split selection {spec!r}: no split id.')
+        raise ValueError(f'Bad split selection {selection!r}: no split id.')
     return out

@@ -1,5 +1,5 @@
 from .bnneck import BNNeck
+from .bnneck_head import BNNeckHead, VideoReIDHead
 from .self_distillation_head import SelfDistillationHead
-from .video_reid_head import VideoReIDHead
 
-__all__ = ['BNNeck', 'SelfDistillationHead', 'VideoReIDHead']
+__all__ = ['BNNeck', 'BNNeckHead', 'SelfDistillationHead', 'VideoReIDHead']

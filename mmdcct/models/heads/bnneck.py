@@ -21,6 +21,9 @@ class BNNeck(BaseModule):
         num_classes (int): Number of training identities.
         freeze_bias (bool): Keep the BN shift at zero (not trained), as for
             the ViT base feature in DCCT. Defaults to True.
+        classifier_bias (bool): Give the classifier a bias. Only to load
+            the DCCT authors' checkpoints, whose ViT base-feature classifier
+            has one. Defaults to False.
         init_cfg (dict | list[dict], optional): Initialisation config. By
             default the classifier is drawn from N(0, 0.001) and BN starts
             at weight 1, bias 0.
@@ -30,6 +33,7 @@ class BNNeck(BaseModule):
                  in_channels: int,
                  num_classes: int,
                  freeze_bias: bool = True,
+                 classifier_bias: bool = False,
                  init_cfg: Optional[dict] = None) -> None:
         if init_cfg is None:
             init_cfg = [
@@ -45,7 +49,8 @@ class BNNeck(BaseModule):
         self.bn = nn.BatchNorm1d(in_channels)
         if freeze_bias:
             self.bn.bias.requires_grad_(False)
-        self.classifier = nn.Linear(in_channels, num_classes, bias=False)
+        self.classifier = nn.Linear(
+            in_channels, num_classes, bias=classifier_bias)
 
     def forward(self,
                 feats: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:

@@ -1,181 +1,238 @@
 """DCCT's two-stage supervision with self-distillation (§III-D)."""
+import warnings
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 from mmengine.model import BaseModule
 
 from mmdcct.registry import MODELS
 from mmdcct.structures import VideoReIDDataSample
 from .bnneck import BNNeck
+from .utils import STAGES, rename_deprecated, stage_features
 
 __all__ = ['SelfDistillationHead']
 
-FreezeBias = Union[bool, Dict[str, Union[bool, Sequence[bool]]]]
+PerStage = Union[bool, Dict[str, Union[bool, Sequence[bool]]]]
 
-_LD_DEFAULTS = dict(weight=0.1, tau=0.3, tau_square=False,
-                    branch_reduction='mean')
-_FD_DEFAULTS = dict(weight=0.1, mode='l2', hidden_channels=None,
-                    branch_reduction='sum')
-
-
-def _with_defaults(cfg: dict, defaults: dict, name: str) -> dict:
-    """Complete a distillation config and reject unknown keys."""
-    unknown = set(cfg) - set(defaults)
-    if unknown:
-        raise ValueError(f'Unknown keys {sorted(unknown)} in {name}; '
-                         f'allowed: {sorted(defaults)}')
-    merged = dict(defaults)
-    merged.update(cfg)
-    if merged['branch_reduction'] not in ('mean', 'sum'):
-        raise ValueError(f"{name}.branch_reduction must be 'mean' or 'sum', "
-                         f"got {merged['branch_reduction']!r}")
-    return merged
+_RENAMED = dict(
+    frame_channels='base_channels',
+    video_channels='final_channels',
+    frame_loss='base_loss',
+    video_loss='final_loss')
+_OLD_STAGE_KEYS = dict(frame='base', video='final')
+_NECK_OF = dict(base='backbone', spatial='spatial_neck', final='temporal_neck')
 
 
-def _reduce(values: List[torch.Tensor], how: str) -> torch.Tensor:
-    stacked = torch.stack(values)
-    return stacked.mean() if how == 'mean' else stacked.sum()
+def _typed_distill_cfg(cfg: Optional[dict], loss_type: str,
+                       name: str) -> Tuple[Optional[dict], Optional[int]]:
+    """Map the old ``loss_ld`` / ``loss_fd`` keys to the typed form.
+
+    The old dicts had no ``type``, ``weight`` for ``loss_weight`` and (FD)
+    ``hidden_channels`` for the head's ``hint_hidden_channels``. The old
+    keys are also mapped when merged into a typed dict (a config or
+    ``--cfg-options`` of the old form over a typed base config).
+
+    Returns:
+        tuple: The typed config (or None) and the old ``hidden_channels``
+        of ``loss_fd`` (None if not given).
+    """
+    if cfg is None:
+        return None, None
+    cfg = dict(cfg)
+    old = [key for key in ('weight', 'hidden_channels') if key in cfg]
+    if 'type' in cfg and not old:
+        return cfg, None
+    hidden = cfg.pop('hidden_channels', None)
+    if 'weight' in cfg:
+        cfg['loss_weight'] = cfg.pop('weight')
+    if 'type' not in cfg:
+        old.insert(0, 'no type')
+        cfg = dict(type=loss_type, **cfg)
+    fixes = [f'{name}=dict(type={loss_type!r}, ...)']
+    if 'weight' in old:
+        fixes.append(f'{name}.loss_weight instead of {name}.weight')
+    if hidden is not None:
+        fixes.append(f'hint_hidden_channels={hidden} on the head instead '
+                     f'of {name}.hidden_channels')
+    warnings.warn(
+        f'SelfDistillationHead: the old form of {name} ({", ".join(old)}) '
+        f'is deprecated; use {"; ".join(fixes)}.', FutureWarning)
+    return cfg, hidden
+
+
+def _merge(renamed: dict, name: str, value, default):
+    """The value of argument ``name``, given under its old name or not."""
+    if name not in renamed:
+        return value
+    old = renamed[name]
+    as_tuple = (lambda v: tuple(v) if isinstance(v, (list, tuple)) else v)
+    if as_tuple(value) != as_tuple(default) and as_tuple(
+            value) != as_tuple(old):
+        old_name = next(k for k, v in _RENAMED.items() if v == name)
+        raise ValueError(
+            f'SelfDistillationHead got {old_name}={old!r} and {name}='
+            f'{value!r}; {old_name} is the deprecated name of {name}: '
+            f'give {name} only.')
+    return old
 
 
 @MODELS.register_module()
 class SelfDistillationHead(BaseModule):
     """BN-neck heads, two-stage supervision and self-distillation of DCCT.
 
-    Every supervised feature has its own :class:`BNNeck` (BatchNorm1d and a
-    bias-free classifier). With ``B`` tracklets of ``T`` frames:
+    The features come by stage (see :class:`VideoReID`): ``base`` — each
+    branch's frame globals ``g_i`` ``(B, T, C_i)``; ``spatial`` — the
+    spatial-neck (CCA) outputs ``y_i`` ``(B, T, C_i)``; ``final`` — the
+    temporal-neck (HTA) output ``f`` ``(B, D)``. Every supervised feature
+    has its own :class:`BNNeck`. Losses, named by supervision level:
 
-    - **Frame level** (``frame_loss``): each branch's frame globals ``g_i``
-      ``(B·T, C_i)``; CE over all frames (each labelled with its tracklet's
-      id) and a batch-hard triplet on the BN features per time index ``t``
-      over the ``B`` tracklets, averaged over ``T``. Each is averaged over
-      the branches → ``loss_ce_frame``, ``loss_tri_frame``.
-    - **Video level**: ``TAP(y_i)`` of every CCA output (``spatial_loss``)
-      and the HTA feature ``f`` (``video_loss``): CE + triplet (on the BN
-      features), averaged over the supervised video features present →
-      ``loss_ce_video``, ``loss_tri_video``.
-    - **Logistic distillation** (``loss_ld``):
-      ``KL(softmax(z_f / τ) ‖ softmax(z_b / τ))`` with ``batchmean`` over
-      the ``B·T`` frames, ``z_b`` the frame logits of a branch and ``z_f``
-      the video logits of ``f`` repeated over ``T`` and detached; reduced
-      over the branches by ``branch_reduction`` (default mean), optionally
-      multiplied by ``τ²`` (``tau_square``; off, as the authors and the
-      spec) and by ``weight`` → ``loss_ld``.
-    - **Feature distillation** (``loss_fd``): hint networks ``H_i: C_i →
-      video_channels`` on every frame global; ``mode='l2'`` takes the L2
-      norm of the whole difference tensor ``‖H_i(g_i) − f‖`` (the authors),
-      ``'mse'`` the mean squared difference; ``f`` repeated over ``T`` and
-      detached; reduced over the branches by ``branch_reduction`` (default
-      sum, the spec's ``‖Hc(gc) − f‖ + ‖Ht(gt) − f‖``), times ``weight`` →
+    - **Frame level** (``base_loss``): the ``B·T`` frame globals; CE over
+      all frames (each labelled with its tracklet's id) and a batch-hard
+      triplet on the BN features per time index ``t`` over the ``B``
+      tracklets, averaged over ``T``; each averaged over the branches →
+      ``loss_ce_frame``, ``loss_tri_frame``.
+    - **Video level**: ``TAP(y_i)`` (``spatial_loss``) and ``f``
+      (``final_loss``): CE + triplet on the BN features, averaged over the
+      supervised features present → ``loss_ce_video``, ``loss_tri_video``.
+    - **Logit distillation** (``loss_ld``, e.g.
+      :class:`LogitDistillationLoss`) from the logits of ``f`` to every
+      branch's frame logits → ``loss_ld``.
+    - **Feature distillation** (``loss_fd``, e.g.
+      :class:`FeatureDistillationLoss`) from ``f`` to every branch's frame
+      globals mapped by a hint network ``H_i: C_i → final_channels`` →
       ``loss_fd``.
 
-    The distillation terms never update the teacher (``f``, HTA, the video
-    BN-neck): they only see detached copies. A loss key is omitted when its
-    term is disabled or its input feature is absent (None).
+    The distillation losses never update the teacher (``f``, HTA, the final
+    BN-neck). A loss key is omitted when its term is disabled or its input
+    feature is absent (None).
 
     Args:
         num_classes (int): Number of training identities.
-        frame_channels (Sequence[int]): Widths of the branches' frame
+        base_channels (Sequence[int]): Widths of the branches' frame
             globals. Defaults to ``(2048, 768)``.
         spatial_channels (Sequence[int], optional): Widths of the spatial
-            neck (CCA) outputs; None if the model has none. Defaults to
+            neck outputs; None if the model has none. Defaults to
             ``(2048, 768)``.
-        video_channels (int, optional): Width of the temporal neck (HTA)
-            output; None if the model has none. Defaults to 1024.
+        final_channels (int, optional): Width of the temporal neck output;
+            None if the model has none. Defaults to 1024.
         loss_ce (dict): Classification loss config. Defaults to
             ``mmpretrain.CrossEntropyLoss`` (no label smoothing).
         loss_triplet (dict, optional): Metric loss config; None disables
             the triplet terms. Defaults to cosine batch-hard, margin 0.3.
-        frame_loss (bool): Frame-level supervision. Defaults to True.
-        spatial_loss (bool): Video-level supervision of the CCA features.
+        base_loss (bool): Frame-level supervision of the base features.
             Defaults to True.
-        video_loss (bool): Video-level supervision of ``f``. Defaults to
+        spatial_loss (bool): Video-level supervision of the spatial
+            features. Defaults to True.
+        final_loss (bool): Video-level supervision of ``f``. Defaults to
             True.
-        loss_ld (dict, optional): ``weight`` (0.1), ``tau`` (0.3),
-            ``tau_square`` (False), ``branch_reduction`` (``'mean'``); None
-            disables LD. The authors' code uses ``weight=1``.
-        loss_fd (dict, optional): ``weight`` (0.1), ``mode`` (``'l2'`` |
-            ``'mse'``), ``hidden_channels`` (None: a hint net is one Linear
-            ``C_i → video_channels``; an int ``h``: the bottleneck
-            Linear(C_i→h)–BN–ReLU–Linear(h→video_channels)),
-            ``branch_reduction`` (``'sum'``); None disables FD.
+        loss_ld (dict, optional): Logit distillation loss config; None
+            disables LD. Defaults to ``LogitDistillationLoss`` with the
+            paper's weight 0.1 and ``τ = 0.3``.
+        loss_fd (dict, optional): Feature distillation loss config; None
+            disables FD (and the hint networks). Defaults to
+            ``FeatureDistillationLoss`` with weight 0.1, ``mode='l2'``.
+        hint_hidden_channels (int, optional): None: a hint network is one
+            Linear ``C_i → final_channels``; an int ``h``: the bottleneck
+            Linear(C_i→h)–BN–ReLU–Linear(h→final_channels). Defaults to
+            None.
         freeze_bias (bool | dict): Freeze the BN shift of the BN-necks. A
-            bool applies to all; a dict with keys ``frame``, ``spatial``,
-            ``video`` (missing keys: True) maps to a bool or one bool per
+            bool applies to all; a dict with keys ``base``, ``spatial``,
+            ``final`` (missing keys: True) maps to a bool or one bool per
             branch. The paper freezes it on the ViT base feature:
-            ``dict(frame=(False, True), spatial=False, video=False)``.
-            Defaults to True (every neck, as the baseline head).
+            ``dict(base=(False, True), spatial=False, final=False)``.
+            Defaults to True.
+        classifier_bias (bool | dict): Give the BN-necks' classifiers a
+            bias; the same forms as ``freeze_bias`` (missing keys: False).
+            Only to load the authors' checkpoints, whose ViT base-feature
+            classifier has one: ``dict(base=(False, True))``. Defaults to
+            False.
         init_cfg (dict | list[dict], optional): Initialisation config.
+        **deprecated: The old names ``frame_channels``, ``video_channels``,
+            ``frame_loss``, ``video_loss`` (``FutureWarning``).
 
     Note:
-        A BN-neck is only built for a feature that is trained: frame necks
-        if ``frame_loss`` or LD, spatial necks if ``spatial_loss``, the video
-        neck if ``video_loss`` or LD. :meth:`predict` raises for a feature
-        without a neck.
+        A BN-neck is only built for a feature that is trained: the base
+        necks if ``base_loss`` or LD, the spatial necks if ``spatial_loss``,
+        the final neck if ``final_loss`` or LD. Their module names are
+        those of the checkpoints: ``frame_necks`` (per-frame BN-necks of
+        the base features), ``spatial_necks``, ``video_neck`` (of ``f``),
+        ``hints``.
     """
 
     def __init__(self,
                  num_classes: int,
-                 frame_channels: Sequence[int] = (2048, 768),
+                 base_channels: Sequence[int] = (2048, 768),
                  spatial_channels: Optional[Sequence[int]] = (2048, 768),
-                 video_channels: Optional[int] = 1024,
+                 final_channels: Optional[int] = 1024,
                  loss_ce: dict = dict(type='mmpretrain.CrossEntropyLoss'),
                  loss_triplet: Optional[dict] = dict(
                      type='TripletLoss', margin=0.3, distance='cosine'),
-                 frame_loss: bool = True,
+                 base_loss: bool = True,
                  spatial_loss: bool = True,
-                 video_loss: bool = True,
-                 loss_ld: Optional[dict] = dict(weight=0.1, tau=0.3),
-                 loss_fd: Optional[dict] = dict(weight=0.1, mode='l2'),
-                 freeze_bias: FreezeBias = True,
-                 init_cfg: Optional[Union[dict, list]] = None) -> None:
+                 final_loss: bool = True,
+                 loss_ld: Optional[dict] = dict(
+                     type='LogitDistillationLoss', tau=0.3, loss_weight=0.1),
+                 loss_fd: Optional[dict] = dict(
+                     type='FeatureDistillationLoss', mode='l2',
+                     loss_weight=0.1),
+                 hint_hidden_channels: Optional[int] = None,
+                 freeze_bias: PerStage = True,
+                 classifier_bias: PerStage = False,
+                 init_cfg: Optional[Union[dict, list]] = None,
+                 **deprecated) -> None:
         super().__init__(init_cfg=init_cfg)
+        renamed = rename_deprecated(deprecated, _RENAMED,
+                                    'SelfDistillationHead')
+        base_channels = _merge(renamed, 'base_channels', base_channels,
+                               (2048, 768))
+        final_channels = _merge(renamed, 'final_channels', final_channels,
+                                1024)
+        base_loss = _merge(renamed, 'base_loss', base_loss, True)
+        final_loss = _merge(renamed, 'final_loss', final_loss, True)
+        loss_ld, _ = _typed_distill_cfg(loss_ld, 'LogitDistillationLoss',
+                                        'loss_ld')
+        loss_fd, hidden = _typed_distill_cfg(loss_fd,
+                                             'FeatureDistillationLoss',
+                                             'loss_fd')
+        if hidden is not None:
+            hint_hidden_channels = hidden
+
         self.num_classes = num_classes
-        self.frame_channels = tuple(frame_channels)
+        self.base_channels = tuple(base_channels)
         self.spatial_channels = (
             tuple(spatial_channels) if spatial_channels is not None else None)
-        self.video_channels = video_channels
-        self.frame_loss = frame_loss
+        self.final_channels = final_channels
+        self.base_loss = base_loss
         self.spatial_loss = spatial_loss
-        self.video_loss = video_loss
-        self.freeze_bias = freeze_bias
-
-        self.ld_cfg = (
-            _with_defaults(loss_ld, _LD_DEFAULTS, 'loss_ld')
-            if loss_ld is not None else None)
-        self.fd_cfg = (
-            _with_defaults(loss_fd, _FD_DEFAULTS, 'loss_fd')
-            if loss_fd is not None else None)
-        if self.ld_cfg is not None and self.ld_cfg['tau'] <= 0:
-            raise ValueError(f"loss_ld.tau must be > 0, got "
-                             f"{self.ld_cfg['tau']}")
-        if self.fd_cfg is not None and self.fd_cfg['mode'] not in ('l2',
-                                                                   'mse'):
-            raise ValueError("loss_fd.mode must be 'l2' or 'mse', got "
-                             f"{self.fd_cfg['mode']!r}")
-        if (self.ld_cfg or self.fd_cfg) and video_channels is None:
+        self.final_loss = final_loss
+        self.freeze_bias = self._stage_dict(freeze_bias, 'freeze_bias')
+        self.classifier_bias = self._stage_dict(classifier_bias,
+                                                'classifier_bias')
+        if (loss_ld is not None or loss_fd is not None) \
+                and final_channels is None:
             raise ValueError('Self-distillation (loss_ld / loss_fd) needs '
-                             'the video feature: set video_channels, or '
+                             'the final feature: set final_channels, or '
                              'loss_ld=None and loss_fd=None.')
+        self.loss_ld = MODELS.build(loss_ld) if loss_ld is not None else None
+        self.loss_fd = MODELS.build(loss_fd) if loss_fd is not None else None
 
         self.frame_necks = None
-        if frame_loss or self.ld_cfg is not None:
-            self.frame_necks = self._build_necks('frame', self.frame_channels)
+        if base_loss or self.loss_ld is not None:
+            self.frame_necks = self._build_necks('base', self.base_channels)
         self.spatial_necks = None
         if spatial_loss and self.spatial_channels is not None:
             self.spatial_necks = self._build_necks('spatial',
                                                    self.spatial_channels)
         self.video_neck = None
-        if video_channels is not None and (video_loss
-                                           or self.ld_cfg is not None):
-            self.video_neck = self._build_necks('video', (video_channels, ))[0]
+        if final_channels is not None and (final_loss
+                                           or self.loss_ld is not None):
+            self.video_neck = self._build_necks('final', (final_channels, ))[0]
         self.hints = None
-        if self.fd_cfg is not None:
+        if self.loss_fd is not None:
             self.hints = nn.ModuleList(
-                self._build_hint(c, video_channels,
-                                 self.fd_cfg['hidden_channels'])
-                for c in self.frame_channels)
+                self._build_hint(c, final_channels, hint_hidden_channels)
+                for c in self.base_channels)
 
         self.loss_ce = MODELS.build(loss_ce)
         self.loss_triplet = (
@@ -184,26 +241,50 @@ class SelfDistillationHead(BaseModule):
     # ------------------------------------------------------------------
     # construction helpers
     # ------------------------------------------------------------------
-    def _freeze_flags(self, key: str, num: int) -> List[bool]:
-        value = self.freeze_bias
+    @staticmethod
+    def _stage_dict(value: PerStage, name: str) -> PerStage:
+        """Check a per-stage dict, mapping the old keys (``FutureWarning``)."""
+        if not isinstance(value, dict):
+            return value
+        value = dict(value)
+        for old, new in _OLD_STAGE_KEYS.items():
+            if old in value:
+                if new in value and value[new] != value[old]:
+                    raise ValueError(
+                        f'{name} has both {old!r} and its new name {new!r} '
+                        f'with different values ({value[old]!r}, '
+                        f'{value[new]!r}); keep {new!r} only.')
+                warnings.warn(
+                    f'SelfDistillationHead: {name} key {old!r} is '
+                    f'deprecated, use {new!r}.', FutureWarning)
+                value[new] = value.pop(old)
+        unknown = set(value) - set(STAGES)
+        if unknown:
+            raise ValueError(f'Unknown {name} keys {sorted(unknown)}; '
+                             f'allowed: {STAGES}')
+        return value
+
+    def _flags(self, stage: str, num: int, name: str,
+               default: bool) -> List[bool]:
+        value = getattr(self, name)
         if isinstance(value, dict):
-            unknown = set(value) - {'frame', 'spatial', 'video'}
-            if unknown:
-                raise ValueError(f'Unknown freeze_bias keys {sorted(unknown)}'
-                                 "; allowed: 'frame', 'spatial', 'video'")
-            value = value.get(key, True)
+            value = value.get(stage, default)
         if isinstance(value, bool):
             return [value] * num
         flags = [bool(v) for v in value]
         if len(flags) != num:
-            raise ValueError(f'freeze_bias[{key!r}] needs {num} flags, got '
+            raise ValueError(f'{name}[{stage!r}] needs {num} flags, got '
                              f'{len(flags)}')
         return flags
 
-    def _build_necks(self, key: str, channels: Sequence[int]) -> nn.ModuleList:
+    def _build_necks(self, stage: str,
+                     channels: Sequence[int]) -> nn.ModuleList:
+        num = len(channels)
         return nn.ModuleList(
-            BNNeck(c, self.num_classes, freeze_bias=f)
-            for c, f in zip(channels, self._freeze_flags(key, len(channels))))
+            BNNeck(c, self.num_classes, freeze_bias=f, classifier_bias=b)
+            for c, f, b in zip(
+                channels, self._flags(stage, num, 'freeze_bias', True),
+                self._flags(stage, num, 'classifier_bias', False)))
 
     @staticmethod
     def _build_hint(in_channels: int, out_channels: int,
@@ -219,19 +300,19 @@ class SelfDistillationHead(BaseModule):
     # losses
     # ------------------------------------------------------------------
     @staticmethod
-    def _check_branches(name: str, got: Sequence, expected: Sequence[int]):
+    def _check_branches(stage: str, got: Sequence, expected: Sequence[int]):
         if len(got) != len(expected):
             raise ValueError(f'SelfDistillationHead was built for '
-                             f'{len(expected)} {name} features (widths '
+                             f'{len(expected)} {stage} features (widths '
                              f'{tuple(expected)}), got {len(got)}')
 
     def _frame_losses(
-            self, frame: Sequence[torch.Tensor], labels: torch.Tensor
+            self, base: Sequence[torch.Tensor], labels: torch.Tensor
     ) -> Tuple[List[torch.Tensor], List[torch.Tensor], List[torch.Tensor]]:
         """Per-branch frame-level CE, triplet and logits.
 
         Args:
-            frame (Sequence[torch.Tensor]): Frame globals, each
+            base (Sequence[torch.Tensor]): Frame globals, each
                 ``(B, T, C_i)``.
             labels (torch.Tensor): Tracklet labels ``(B,)``.
 
@@ -240,11 +321,11 @@ class SelfDistillationHead(BaseModule):
             (empty if disabled) and frame logits ``(B·T, K)``.
         """
         ce, tri, logits_all = [], [], []
-        for neck, g in zip(self.frame_necks, frame):
+        for neck, g in zip(self.frame_necks, base):
             num_tracklets, num_frames = g.shape[:2]
             bn_feats, logits = neck(g.flatten(0, 1))
             logits_all.append(logits)
-            if not self.frame_loss:
+            if not self.base_loss:
                 continue
             ce.append(
                 self.loss_ce(logits, labels.repeat_interleave(num_frames)))
@@ -262,10 +343,10 @@ class SelfDistillationHead(BaseModule):
         """Compute every loss term.
 
         Args:
-            feats (dict): ``frame`` — tuple of frame globals, each
+            feats (dict): ``base`` — tuple of frame globals, each
                 ``(B, T, C_i)``; ``spatial`` — tuple of spatial-neck outputs,
-                each ``(B, T, C_i)``, or None; ``video`` — the temporal-neck
-                output ``(B, video_channels)`` or None.
+                each ``(B, T, C_i)``, or None; ``final`` — the temporal-neck
+                output ``(B, final_channels)`` or None.
             data_samples (Sequence[VideoReIDDataSample]): With ``gt_label``.
 
         Returns:
@@ -274,15 +355,14 @@ class SelfDistillationHead(BaseModule):
             ``loss_ld``, ``loss_fd`` — the enabled ones whose input is
             present.
         """
-        frame = feats.get('frame')
-        spatial = feats.get('spatial')
-        video = feats.get('video')
-        if frame is None:
-            raise ValueError("SelfDistillationHead.loss needs feats['frame']")
-        self._check_branches('frame', frame, self.frame_channels)
-        num_tracklets, num_frames = frame[0].shape[:2]
+        feats = stage_features(feats, 'SelfDistillationHead.loss')
+        base, spatial, final = feats['base'], feats['spatial'], feats['final']
+        if base is None:
+            raise ValueError("SelfDistillationHead.loss needs feats['base']")
+        self._check_branches('base', base, self.base_channels)
+        num_tracklets, num_frames = base[0].shape[:2]
         labels = torch.cat([ds.gt_label for ds in data_samples]).to(
-            frame[0].device)
+            base[0].device)
         if labels.numel() != num_tracklets:
             raise ValueError(f'Got {labels.numel()} labels for '
                              f'{num_tracklets} tracklets')
@@ -290,24 +370,24 @@ class SelfDistillationHead(BaseModule):
 
         frame_logits: List[torch.Tensor] = []
         if self.frame_necks is not None:
-            ce, tri, frame_logits = self._frame_losses(frame, labels)
+            ce, tri, frame_logits = self._frame_losses(base, labels)
             if ce:
                 losses['loss_ce_frame'] = torch.stack(ce).mean()
             if tri:
                 losses['loss_tri_frame'] = torch.stack(tri).mean()
 
-        # video level: TAP(CCA) per branch and f
+        # video level: TAP(spatial) per branch and f
         supervised: List[Tuple[torch.Tensor, torch.Tensor]] = []
         if self.spatial_necks is not None and spatial is not None:
             self._check_branches('spatial', spatial, self.spatial_channels)
             supervised.extend(
                 neck(y.mean(dim=1))
                 for neck, y in zip(self.spatial_necks, spatial))
-        video_logits = None
-        if self.video_neck is not None and video is not None:
-            bn_video, video_logits = self.video_neck(video)
-            if self.video_loss:
-                supervised.append((bn_video, video_logits))
+        final_logits = None
+        if self.video_neck is not None and final is not None:
+            bn_final, final_logits = self.video_neck(final)
+            if self.final_loss:
+                supervised.append((bn_final, final_logits))
         if supervised:
             losses['loss_ce_video'] = torch.stack(
                 [self.loss_ce(logits, labels)
@@ -318,91 +398,67 @@ class SelfDistillationHead(BaseModule):
                     for bn_feats, _ in supervised
                 ]).mean()
 
-        # self-distillation: the teacher (f, its logits) is detached
-        if self.ld_cfg is not None and video_logits is not None:
-            tau = self.ld_cfg['tau']
-            teacher = F.log_softmax(
-                video_logits.detach().float() / tau,
-                dim=1).repeat_interleave(num_frames, dim=0)
-            kl = [
-                F.kl_div(
-                    F.log_softmax(z.float() / tau, dim=1),
-                    teacher,
-                    reduction='batchmean',
-                    log_target=True) for z in frame_logits
-            ]
-            ld = _reduce(kl, self.ld_cfg['branch_reduction'])
-            if self.ld_cfg['tau_square']:
-                ld = ld * tau**2
-            losses['loss_ld'] = self.ld_cfg['weight'] * ld
-        if self.fd_cfg is not None and video is not None:
-            target = video.detach().float().repeat_interleave(
-                num_frames, dim=0)
-            dists = []
-            for hint, g in zip(self.hints, frame):
-                diff = hint(g.flatten(0, 1)).float() - target
-                dists.append(
-                    torch.linalg.vector_norm(diff) if self.fd_cfg['mode'] ==
-                    'l2' else diff.pow(2).mean())
-            losses['loss_fd'] = self.fd_cfg['weight'] * _reduce(
-                dists, self.fd_cfg['branch_reduction'])
+        # self-distillation: the losses detach the teacher (f, its logits)
+        if self.loss_ld is not None and final_logits is not None:
+            losses['loss_ld'] = self.loss_ld(frame_logits, final_logits)
+        if self.loss_fd is not None and final is not None:
+            losses['loss_fd'] = self.loss_fd(
+                [hint(g.flatten(0, 1)) for hint, g in zip(self.hints, base)],
+                final)
         return losses
 
     # ------------------------------------------------------------------
     # inference
     # ------------------------------------------------------------------
-    def predict(self, feats: Dict, feature: str = 'final') -> torch.Tensor:
-        """BN-neck test features.
+    def predict(
+        self,
+        feats: Dict,
+        stages: Union[str, Sequence[str]] = ('final', )
+    ) -> Dict[str, Tuple[torch.Tensor, ...]]:
+        """BN-neck test features of the given stages.
 
         Args:
             feats (dict): As in :meth:`loss`.
-            feature (str): ``'spatial'`` — concat of the BN-neck features of
-                ``TAP(y_i)`` ``(B, sum(spatial_channels))``; ``'final'`` —
-                BN-neck of ``f`` ``(B, video_channels)``; ``'bnneck'`` —
-                concat of the frame BN-necks on ``TAP(g_i)``
-                ``(B, sum(frame_channels))``. (``'all'`` is assembled by the
-                model.)
+            stages (str | Sequence[str]): Stages of ``STAGES``: ``'base'``
+                — the base BN-necks of ``TAP(g_i)``; ``'spatial'`` — the
+                spatial BN-necks of ``TAP(y_i)``; ``'final'`` — the final
+                BN-neck of ``f``. Defaults to ``('final', )``.
 
         Returns:
-            torch.Tensor: Features, shape ``(B, C)``.
+            dict[str, tuple[torch.Tensor]]: Per stage, the BN-neck feature
+            of each branch ``(B, C_i)`` (``'final'``: one, ``(B, D)``).
         """
-        if feature == 'spatial':
-            if feats.get('spatial') is None:
-                raise ValueError("feature='spatial' needs the spatial neck's "
-                                 "output (feats['spatial'] is None): the "
-                                 'model has no spatial_neck.')
-            if self.spatial_necks is None:
-                raise ValueError("feature='spatial' needs the spatial "
-                                 'BN-necks; this head has none (spatial_loss'
-                                 '=False or spatial_channels=None).')
-            self._check_branches('spatial', feats['spatial'],
-                                 self.spatial_channels)
-            return torch.cat([
-                neck.bn(y.mean(dim=1))
-                for neck, y in zip(self.spatial_necks, feats['spatial'])
-            ],
-                             dim=1)
-        if feature == 'final':
-            if feats.get('video') is None:
-                raise ValueError("feature='final' needs the temporal neck's "
-                                 "output (feats['video'] is None): the model "
-                                 'has no temporal_neck.')
-            if self.video_neck is None:
-                raise ValueError("feature='final' needs the video BN-neck; "
-                                 'this head has none (video_loss=False and '
-                                 'no LD, or video_channels=None).')
-            return self.video_neck.bn(feats['video'])
-        if feature == 'bnneck':
-            if self.frame_necks is None:
-                raise ValueError("feature='bnneck' needs the frame BN-necks; "
-                                 'this head has none (frame_loss=False and '
-                                 'no LD).')
-            self._check_branches('frame', feats['frame'], self.frame_channels)
-            return torch.cat([
-                neck.bn(g.mean(dim=1))
-                for neck, g in zip(self.frame_necks, feats['frame'])
-            ],
-                             dim=1)
-        raise ValueError("SelfDistillationHead.predict supports feature="
-                         "'spatial', 'final' or 'bnneck', got "
-                         f'{feature!r}')
+        feats = stage_features(feats, 'SelfDistillationHead.predict')
+        if isinstance(stages, str):
+            stages = (stages, )
+        out = {}
+        for stage in stages:
+            if stage not in STAGES:
+                raise ValueError('SelfDistillationHead.predict: stages must '
+                                 f'be in {STAGES}, got {stage!r}')
+            necks = dict(
+                base=self.frame_necks,
+                spatial=self.spatial_necks,
+                final=[self.video_neck]
+                if self.video_neck is not None else None)[stage]
+            if feats[stage] is None:
+                raise ValueError(
+                    f"Stage {stage!r} needs feats[{stage!r}], which is None"
+                    f' (the model has no {_NECK_OF[stage]}).')
+            if necks is None:
+                reason = dict(
+                    base='base_loss=False and no LD',
+                    spatial='spatial_loss=False or spatial_channels=None',
+                    final='final_loss=False and no LD, or '
+                    'final_channels=None')[stage]
+                raise ValueError(f'Stage {stage!r} needs the {stage} '
+                                 f'BN-necks; this head has none ({reason}).')
+            if stage == 'final':
+                out[stage] = (self.video_neck.bn(feats['final']), )
+                continue
+            channels = (self.base_channels
+                        if stage == 'base' else self.spatial_channels)
+            self._check_branches(stage, feats[stage], channels)
+            out[stage] = tuple(
+                neck.bn(x.mean(dim=1)) for neck, x in zip(necks, feats[stage]))
+        return out

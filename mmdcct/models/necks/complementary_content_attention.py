@@ -12,6 +12,20 @@ from mmdcct.registry import MODELS
 __all__ = ['ComplementaryContentAttention', 'CCABranch']
 
 BranchFeatures = Tuple[torch.Tensor, torch.Tensor]
+HeadSwitch = Union[bool, Sequence[bool]]
+
+
+def _per_branch(flag: HeadSwitch, name: str) -> Tuple[bool, bool]:
+    """Expand a head switch to ``(cnn, transformer)`` flags."""
+    if isinstance(flag, bool):
+        return flag, flag
+    flags = tuple(flag) if isinstance(flag, (list, tuple)) else ()
+    if len(flags) != 2 or not all(isinstance(f, bool) for f in flags):
+        raise ValueError(
+            f'CCA: {name} must be a bool or a pair of bools (cnn, '
+            f'transformer), e.g. {name}=(False, True) to remove the head '
+            f'of the CNN branch only; got {flag!r}')
+    return flags
 
 
 class CCABranch(BaseModule):
@@ -175,13 +189,19 @@ class ComplementaryContentAttention(BaseModule):
     One :class:`CCABranch` per branch (weights not shared): the CNN branch's
     cross head is queried by the transformer's global feature and vice
     versa. See :class:`CCABranch` for the equations, the head ablation and
-    how odd widths are split.
+    how odd widths are split. A head can be removed in one branch only (Tab.
+    VI): only that branch's remaining head then maps its values to the full
+    width; the other branch keeps both heads.
 
     Args:
         in_channels (Sequence[int]): ``(C1, C2)``, widths of the CNN and the
             transformer branch. Defaults to ``(2048, 768)``.
-        self_head (bool): Use the self-attention heads. Defaults to True.
-        cross_head (bool): Use the cross-attention heads. Defaults to True.
+        self_head (bool | Sequence[bool]): Use the self-attention heads: one
+            flag for both branches or a pair ``(cnn, transformer)``, e.g.
+            ``(False, True)`` removes the SH of the CNN branch only (Tab.
+            VI). Defaults to True.
+        cross_head (bool | Sequence[bool]): Use the cross-attention heads,
+            as ``self_head``. Defaults to True.
         detach_cross_query (bool): Detach the other branch's global feature
             used as the cross query, so that CCA sends no gradient into the
             other branch (the authors' code). Defaults to True.
@@ -196,8 +216,8 @@ class ComplementaryContentAttention(BaseModule):
 
     def __init__(self,
                  in_channels: Sequence[int] = (2048, 768),
-                 self_head: bool = True,
-                 cross_head: bool = True,
+                 self_head: HeadSwitch = True,
+                 cross_head: HeadSwitch = True,
                  detach_cross_query: bool = True,
                  use_sdpa: bool = True,
                  init_cfg: Optional[Union[dict, list]] = None) -> None:
@@ -208,13 +228,22 @@ class ComplementaryContentAttention(BaseModule):
                              f'branches (CNN, transformer), got in_channels='
                              f'{in_channels}')
         self.in_channels = in_channels
-        self.self_head = self_head
-        self.cross_head = cross_head
+        #: ``(cnn, transformer)`` flags of each kind of head.
+        self.self_head = _per_branch(self_head, 'self_head')
+        self.cross_head = _per_branch(cross_head, 'cross_head')
+        for i, name in enumerate(('CNN', 'transformer')):
+            if not (self.self_head[i] or self.cross_head[i]):
+                raise ValueError(
+                    f'CCA: the {name} branch has neither a self nor a cross '
+                    f'head (self_head={self_head}, cross_head={cross_head});'
+                    ' keep at least one head per branch, or drop the spatial '
+                    'neck (spatial_neck=None).')
         self.detach_cross_query = detach_cross_query
-        self.cnn_branch = CCABranch(in_channels[0], in_channels[1], self_head,
-                                    cross_head, detach_cross_query, use_sdpa)
+        self.cnn_branch = CCABranch(in_channels[0], in_channels[1],
+                                    self.self_head[0], self.cross_head[0],
+                                    detach_cross_query, use_sdpa)
         self.trans_branch = CCABranch(in_channels[1], in_channels[0],
-                                      self_head, cross_head,
+                                      self.self_head[1], self.cross_head[1],
                                       detach_cross_query, use_sdpa)
 
     def forward(

@@ -61,7 +61,15 @@ class HierarchicalTemporalAggregation(BaseModule):
     ablations of Tab. VII are: TT only (``aggregate_transformer=False,
     gated_attention=False``: ``v = mean_T([TT_c(x_c), TT_t(x_t)])``),
     TT + AT (``gated_attention=False``) and TT + AT + GA (the default). GA
-    only acts from layer 2 on, so it has no effect with ``depth=1``.
+    only acts from layer 2 on, so it has no effect with ``depth=1`` unless
+    ``first_layer_gate`` is set.
+
+    ``first_layer_gate`` (off by default) also gates layer 1, with the
+    video feature of an identity "layer 0", ``v_0 = mean_T([x_c, x_t])``
+    of the aligned inputs, as the previous video feature. The paper's GA
+    delivers the previous layer's aggregated feature, which layer 1 lacks,
+    yet Tab. VII lists a one-layer "TT + AT + GA" row: this switch is our
+    reading of that row.
 
     Args:
         in_channels (Sequence[int]): ``(C1, C2)``, widths of the CNN and
@@ -82,6 +90,9 @@ class HierarchicalTemporalAggregation(BaseModule):
         aggregate_transformer (bool): Use the ATs. Defaults to True.
         gated_attention (bool): Use the GAs (layers ``>= 2``). Defaults to
             True.
+        first_layer_gate (bool): With ``gated_attention``, also gate layer 1
+            with ``v_0 = mean_T([x_c, x_t])`` (Tab. VII's one-layer GA row).
+            Defaults to False.
         detach_input (bool): Detach the input features, so HTA's losses do
             not reach CCA / the backbones (the authors' code). Defaults to
             True.
@@ -105,6 +116,7 @@ class HierarchicalTemporalAggregation(BaseModule):
                  temporal_transformer: bool = True,
                  aggregate_transformer: bool = True,
                  gated_attention: bool = True,
+                 first_layer_gate: bool = False,
                  detach_input: bool = True,
                  attn_out_proj: bool = True,
                  use_sdpa: bool = True,
@@ -133,6 +145,7 @@ class HierarchicalTemporalAggregation(BaseModule):
         self.temporal_transformer = temporal_transformer
         self.aggregate_transformer = aggregate_transformer
         self.gated_attention = gated_attention
+        self.first_layer_gate = first_layer_gate
         self.detach_input = detach_input
 
         self.align_cnn = nn.Linear(in_channels[0], embed_dims)
@@ -150,6 +163,7 @@ class HierarchicalTemporalAggregation(BaseModule):
         ratios = self.mlp_ratios
         self.tt_cnn = self.tt_trans = self.at = None
         self.ga_cnn = self.ga_trans = None
+        self.first_ga_cnn = self.first_ga_trans = None
         if temporal_transformer:
             self.tt_cnn = nn.ModuleList(block(embed_dims, r) for r in ratios)
             self.tt_trans = nn.ModuleList(
@@ -164,6 +178,12 @@ class HierarchicalTemporalAggregation(BaseModule):
             self.ga_trans = nn.ModuleList(
                 GatedAttention(embed_dims, 2 * embed_dims)
                 for _ in range(depth - 1))
+        if first_layer_gate:
+            if not gated_attention:
+                raise ValueError('first_layer_gate=True needs '
+                                 'gated_attention=True')
+            self.first_ga_cnn = GatedAttention(embed_dims, 2 * embed_dims)
+            self.first_ga_trans = GatedAttention(embed_dims, 2 * embed_dims)
 
     def forward(
         self,
@@ -182,7 +202,8 @@ class HierarchicalTemporalAggregation(BaseModule):
             torch.Tensor | tuple: The video feature ``f`` of shape
             ``(B, 2·embed_dims)``; with ``return_gates`` the pair
             ``(f, gates)`` where ``gates`` lists, for each layer ``>= 2``
-            with GA, the gates ``(g_cnn, g_trans)`` each ``(B, T, D)``.
+            with GA (and layer 1 with ``first_layer_gate``), the gates
+            ``(g_cnn, g_trans)`` each ``(B, T, D)``.
 
         Raises:
             ValueError: If ``T`` differs from ``num_frames``.
@@ -210,6 +231,11 @@ class HierarchicalTemporalAggregation(BaseModule):
 
         gates: List[Tuple[torch.Tensor, torch.Tensor]] = []
         video = None
+        if self.first_ga_cnn is not None:
+            video = torch.cat([x_cnn, x_trans], dim=2).mean(dim=1)
+            x_cnn, g_cnn = self.first_ga_cnn(x_cnn, video)
+            x_trans, g_trans = self.first_ga_trans(x_trans, video)
+            gates.append((g_cnn, g_trans))
         for layer in range(self.depth):
             if layer > 0 and self.ga_cnn is not None:
                 x_cnn, g_cnn = self.ga_cnn[layer - 1](x_cnn, video)

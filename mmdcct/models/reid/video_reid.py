@@ -6,9 +6,46 @@ from mmengine.model import BaseModel
 
 from mmdcct.registry import MODELS
 from mmdcct.structures import VideoReIDDataSample
+from ..heads.utils import STAGES
 from ..utils import turn_on_activation_checkpointing
+from .widths import WidthResolver
 
-FEATURE_MODES = ('base', 'spatial', 'final', 'all')
+#: The named test-feature modes; ``'+'``-joined stages (e.g.
+#: ``'base+final'``) or a list of stages are accepted as well.
+FEATURE_MODES = STAGES + ('all', )
+#: ``test_cfg.branch`` names -> index of the branch in the coupled backbone.
+BRANCHES = {'cnn': 0, 'transformer': 1}
+
+
+def parse_feature(feature: Union[str, Sequence[str]]) -> Tuple[str, ...]:
+    """Stages of a ``test_cfg.feature`` value, in the order of ``STAGES``.
+
+    Args:
+        feature (str | Sequence[str]): ``'all'``, a stage, ``'+'``-joined
+            stages (``'base+final'``) or a list of stages.
+
+    Returns:
+        tuple[str]: ``('all', )`` or the distinct stages, ordered as
+        ``STAGES`` (the order of concatenation, whatever the given order).
+
+    Raises:
+        ValueError: For an unknown, repeated or empty stage.
+    """
+    if isinstance(feature, str):
+        if feature == 'all':
+            return ('all', )
+        names = feature.split('+')
+    elif isinstance(feature, (list, tuple)):
+        names = list(feature)
+    else:
+        names = [feature]
+    bad = [n for n in names if n not in STAGES]
+    if bad or not names or len(set(names)) != len(names):
+        raise ValueError(
+            f'test_cfg.feature must be one of {FEATURE_MODES}, or distinct '
+            f"stages of {STAGES} joined by '+' (e.g. 'base+final') or in a "
+            f'list; got {feature!r}')
+    return tuple(stage for stage in STAGES if stage in names)
 
 
 @MODELS.register_module()
@@ -18,10 +55,29 @@ class VideoReID(BaseModel):
     Frames ``(B, T, 3, H, W)`` are flattened to ``(B·T, 3, H, W)`` and fed to
     the coupled backbone. The optional spatial neck (e.g. CCA) refines every
     frame's features, the optional temporal neck (e.g. HTA) aggregates them
-    into a video feature, and the head computes the losses. With both necks
+    into a video feature, and the head computes the losses.
+
+    One name per feature stage (``STAGES``), the same in ``test_cfg.feature``,
+    the feature dict of :meth:`extract_feat`, the heads' ``predict`` and
+    their arguments (``base_channels``, ``freeze_bias=dict(base=...)``):
+
+    - ``base``: each branch's backbone globals ``g_i`` ``(B, T, C_i)``;
+      test feature ``TAP(g_i)`` (no BN-neck).
+    - ``spatial``: the spatial-neck outputs ``y_i`` ``(B, T, C_i)``; test
+      feature the BN-neck of ``TAP(y_i)``.
+    - ``final``: the temporal-neck output ``f`` ``(B, D)``; test feature its
+      BN-neck.
+
+    Losses are named by supervision level, a different concept: ``frame``
+    (every frame of the base features: ``loss_ce_frame``,
+    ``loss_tri_frame``) and ``video`` (one feature per tracklet:
+    ``loss_ce_video``, ``loss_tri_video``); ``loss_ld`` / ``loss_fd`` are
+    the self-distillation terms. With both necks
     ``None`` the model is the paper's "Coupled" baseline. Without a temporal
     neck but with a spatial neck it is "+ CCA" (HTA depth 0): the ``'final'``
-    feature then does not exist and ``'all'`` is base + spatial.
+    feature then does not exist and ``'all'`` is base + spatial. A feature
+    the model cannot produce is a ``ValueError`` when the model is built
+    (and when a changed ``test_cfg`` is used).
 
     Args:
         backbone (dict): Config of the backbone: any module returning a
@@ -32,16 +88,31 @@ class VideoReID(BaseModel):
         head (dict, optional): Config of the head (losses and BN-neck
             features). Needed for training.
         spatial_neck (dict, optional): Per-frame neck over both branches.
-        temporal_neck (dict, optional): Temporal aggregation neck.
+        temporal_neck (dict, optional): Temporal aggregation neck. The
+            input widths of the necks and the head (``in_channels``,
+            ``base_channels``, ``spatial_channels``, ``final_channels``)
+            that the configs leave unset (missing or None) are taken from
+            the built backbone's ``out_channels``; widths set by hand are
+            checked, and all wrong ones named in one ``ValueError``
+            (:class:`~mmdcct.models.reid.widths.WidthResolver`).
         data_preprocessor (dict, optional): Defaults to
             ``VideoReIDDataPreprocessor``.
         train_cfg (dict, optional): Unused, kept for OpenMMLab symmetry.
-        test_cfg (dict, optional): ``feature`` — ``'base'`` (concat of the
-            time-averaged backbone globals; runs the backbones only),
-            ``'spatial'``, ``'final'`` or ``'all'``; ``max_clips_per_forward``
-            — bound on the clips (of T frames) run in one backbone call in
-            multi-clip (dense) testing. Defaults to
-            ``dict(feature='base', max_clips_per_forward=16)``.
+        test_cfg (dict, optional): ``feature`` — a stage: ``'base'``
+            (concat of the time-averaged backbone globals; runs the
+            backbones only), ``'spatial'`` (BN-neck features of the
+            time-averaged spatial-neck outputs), ``'final'`` (BN-neck
+            feature of the temporal neck's output); several stages joined
+            by ``'+'`` or in a list (``'base+final'``, Fig. 6), concatenated
+            in that order; or ``'all'``, every stage the model has (needs
+            a head; the Coupled baseline without necks: base + its BN-neck
+            feature).
+            ``branch`` — None (both branches), ``'cnn'`` or
+            ``'transformer'``: only that branch's part of the ``base`` and
+            ``spatial`` features (Tab. VI evaluates each branch alone).
+            ``max_clips_per_forward`` — bound on the clips (of T frames) run
+            in one backbone call in multi-clip (dense) testing. Defaults to
+            ``dict(feature='base', branch=None, max_clips_per_forward=16)``.
         channels_last (bool): Keep the backbone's 4-D weights and the frames
             in ``torch.channels_last`` memory format (faster convolutions
             with cuDNN / oneDNN; same results up to float rounding).
@@ -72,18 +143,25 @@ class VideoReID(BaseModel):
         super().__init__(
             data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         self.backbone = MODELS.build(backbone)
+        # Widths the config leaves unset come from the built backbone; the
+        # wrong ones are reported together (see WidthResolver).
+        widths = WidthResolver(self.backbone)
+        spatial_neck = widths.neck(spatial_neck, 'spatial_neck')
         self.spatial_neck = (
             MODELS.build(spatial_neck) if spatial_neck is not None else None)
+        temporal_neck = widths.neck(temporal_neck, 'temporal_neck',
+                                    self.spatial_neck)
         self.temporal_neck = (
             MODELS.build(temporal_neck) if temporal_neck is not None else None)
+        head = widths.head(head, self.spatial_neck, self.temporal_neck)
+        widths.check(backbone=backbone, spatial_neck=spatial_neck,
+                     temporal_neck=temporal_neck, head=head)
         self.head = MODELS.build(head) if head is not None else None
         self.train_cfg = train_cfg or {}
-        self.test_cfg = dict(feature='base', max_clips_per_forward=16)
+        self.test_cfg = dict(
+            feature='base', branch=None, max_clips_per_forward=16)
         self.test_cfg.update(test_cfg or {})
-        feature = self.test_cfg['feature']
-        if feature not in FEATURE_MODES:
-            raise ValueError(f'test_cfg.feature must be one of '
-                             f'{FEATURE_MODES}, got {feature!r}')
+        self.resolve_test_stages()  # fail at build time, not after training
         self.channels_last = channels_last
         if channels_last:
             # Only 4-D tensors (conv weights) change layout; loading a
@@ -128,14 +206,14 @@ class VideoReID(BaseModel):
                 anything else also runs the spatial and temporal necks.
 
         Returns:
-            dict: ``frame`` — tuple of ``(B, T, C_i)`` backbone globals;
+            dict: ``base`` — tuple of ``(B, T, C_i)`` backbone globals;
             ``spatial`` — tuple of ``(B, T, C_i)`` spatial-neck outputs or
-            None; ``video`` — ``(B, D)`` temporal-neck output or None.
+            None; ``final`` — ``(B, D)`` temporal-neck output or None.
         """
         num_tracklets, num_frames = inputs.shape[:2]
-        branch_feats, frame = self.extract_frame_feats(inputs)
+        branch_feats, base = self.extract_frame_feats(inputs)
         feats: Dict[str, Optional[Union[tuple, torch.Tensor]]] = dict(
-            frame=frame, spatial=None, video=None)
+            base=base, spatial=None, final=None)
         if stage == 'base':
             return feats
         if self.spatial_neck is not None:
@@ -143,31 +221,122 @@ class VideoReID(BaseModel):
                 y.view(num_tracklets, num_frames, -1)
                 for y in self.spatial_neck(branch_feats))
         if self.temporal_neck is not None:
-            temporal_in = feats['spatial'] or frame
-            feats['video'] = self.temporal_neck(temporal_in)
+            temporal_in = feats['spatial'] or base
+            feats['final'] = self.temporal_neck(temporal_in)
         return feats
 
-    def _clip_features(self, clips: torch.Tensor, feature: str) -> torch.Tensor:
-        """Test features of clips ``(N, T, 3, H, W)`` → ``(N, C)``."""
-        if feature == 'base':
-            frame = self.extract_frame_feats(clips)[1]
-            return torch.cat([f.mean(dim=1) for f in frame], dim=1)
-        feats = self.extract_feat(clips)
-        base = torch.cat([f.mean(dim=1) for f in feats['frame']], dim=1)
-        if self.head is None:
-            raise ValueError(f"test_cfg.feature={feature!r} needs a head "
-                             '(its BN-neck features); this model has none.')
-        if self.spatial_neck is None and self.temporal_neck is None:
-            neck_feat = self.head.predict(feats, 'bnneck')
-            return neck_feat if feature != 'all' else torch.cat(
-                [base, neck_feat], dim=1)
-        if feature in ('spatial', 'final'):
-            return self.head.predict(feats, feature)
-        parts = [base]
-        if feats['spatial'] is not None:
-            parts.append(self.head.predict(feats, 'spatial'))
-        if feats['video'] is not None:
-            parts.append(self.head.predict(feats, 'final'))
+    def _describe(self) -> str:
+        """One line naming the model's parts, for error messages."""
+        parts = ('backbone', 'spatial_neck', 'temporal_neck', 'head')
+        return ', '.join(
+            f'{part}={type(getattr(self, part)).__name__}'
+            if getattr(self, part) is not None else f'{part}=None'
+            for part in parts)
+
+    def available_stages(self) -> Tuple[str, ...]:
+        """The test-feature stages this model can produce.
+
+        Returns:
+            tuple[str]: ``'base'`` always; ``'spatial'`` / ``'final'`` with
+            a head and a spatial / temporal neck.
+        """
+        stages = ['base']
+        if self.head is not None and self.spatial_neck is not None:
+            stages.append('spatial')
+        if self.head is not None and self.temporal_neck is not None:
+            stages.append('final')
+        return tuple(stages)
+
+    def resolve_test_stages(self) -> Tuple[str, ...]:
+        """Check ``test_cfg`` and resolve its feature into stages.
+
+        Returns:
+            tuple[str]: The stages to concatenate, in ``STAGES`` order;
+            ``'base_bnneck'`` stands for the BN-neck feature of the base
+            stage, part of ``'all'`` for a model without necks.
+
+        Raises:
+            ValueError: If the model cannot produce ``test_cfg.feature``
+                or ``test_cfg.branch``.
+        """
+        feature = self.test_cfg['feature']
+        stages = parse_feature(feature)
+        available = self.available_stages()
+        if stages == ('all', ):
+            if self.head is None:
+                raise ValueError(
+                    "test_cfg.feature='all' needs a head (its BN-neck "
+                    f'features); this model has {self._describe()}. It can '
+                    "produce feature='base' only (the backbones).")
+            stages = available
+            if available == ('base', ):
+                stages = ('base', 'base_bnneck')  # the baseline's BN-necks
+        missing = [
+            s for s in stages if s not in available + ('base_bnneck', )
+        ]
+        if missing:
+            needs = dict(spatial='a spatial neck and a head',
+                         final='a temporal neck and a head')
+            raise ValueError(
+                f'test_cfg.feature={feature!r} needs the '
+                f"{' and '.join(repr(m) for m in missing)} stage (which "
+                f"needs {' / '.join(needs[m] for m in missing)}); this model "
+                f'has {self._describe()}. It can produce the stages '
+                f"{available}, alone or joined by '+' (e.g. "
+                f"{'+'.join(available)!r}), or 'all'.")
+        branch = self.test_cfg.get('branch')
+        if branch is not None:
+            if branch not in BRANCHES:
+                raise ValueError(
+                    f'test_cfg.branch must be None or one of '
+                    f'{tuple(BRANCHES)}, got {branch!r}')
+            if not all(hasattr(self.backbone, b) for b in BRANCHES):
+                raise ValueError(
+                    f'test_cfg.branch={branch!r} needs a two-branch '
+                    f'(CoupledBackbone) model; this model has '
+                    f'{self._describe()}.')
+            if 'final' in stages:
+                raise ValueError(
+                    f'test_cfg.branch={branch!r} selects one branch of the '
+                    f"'base' / 'spatial' features, but test_cfg.feature="
+                    f"{feature!r} includes 'final', which fuses both "
+                    "branches; use feature='base', 'spatial' or "
+                    "'base+spatial', or branch=None.")
+        return stages
+
+    def _clip_features(self, clips: torch.Tensor,
+                       stages: Sequence[str]) -> torch.Tensor:
+        """Test features of clips ``(N, T, 3, H, W)`` → ``(N, C)``.
+
+        The one place that assembles a test feature from its stages.
+
+        Args:
+            clips (torch.Tensor): Clips, shape ``(N, T, 3, H, W)``.
+            stages (Sequence[str]): From :meth:`resolve_test_stages`.
+
+        Returns:
+            torch.Tensor: The stages' features concatenated, ``(N, C)``.
+        """
+        if stages == ('base', ):  # the backbones only: no neck, no head
+            feats = dict(base=self.extract_frame_feats(clips)[1])
+        else:
+            feats = self.extract_feat(clips)
+        # the head's stage for each stage given through a BN-neck
+        head_stage = dict(base_bnneck='base', spatial='spatial', final='final')
+        bnneck = {}
+        if any(s in head_stage for s in stages):
+            bnneck = self.head.predict(
+                feats, [head_stage[s] for s in stages if s in head_stage])
+        branch = self.test_cfg.get('branch')
+        parts: List[torch.Tensor] = []
+        for stage in stages:
+            if stage == 'base':
+                per_branch = [f.mean(dim=1) for f in feats['base']]
+            else:
+                per_branch = list(bnneck[head_stage[stage]])
+            if branch is not None and stage != 'final':
+                per_branch = [per_branch[BRANCHES[branch]]]
+            parts.extend(per_branch)
         return torch.cat(parts, dim=1)
 
     def extract_test_feat(
@@ -208,10 +377,10 @@ class VideoReID(BaseModel):
             raise ValueError('All clips of a test batch must have the same '
                              f'number of frames, got {sorted(clip_lens)}')
         clips = torch.cat(clips)
-        feature = self.test_cfg['feature']
+        stages = self.resolve_test_stages()
         step = max(1, int(self.test_cfg['max_clips_per_forward']))
         feats = torch.cat([
-            self._clip_features(clips[i:i + step], feature)
+            self._clip_features(clips[i:i + step], stages)
             for i in range(0, len(clips), step)
         ])
         return torch.stack(

@@ -1,20 +1,17 @@
 # DCCT with another CNN / transformer pair: ConvNeXt-T (CNN branch) + Swin-T
 # (transformer branch), ImageNet-1k pre-trained (mmpretrain model zoo), with
 # the unchanged CCA / HTA necks and SelfDistillationHead of
-# configs/_base_/models/dcct_r50_vit-b.py; the paper's SGD recipe on MARS.
+# configs/_base_/models/dcct_r50-vit-b.py; the paper's SGD recipe on MARS.
 #   bash tools/dist_train.sh THIS_CONFIG 2   (see ../README.md)
 # Widths: ConvNeXt-T 768 channels on an 8x4 map (stride 32 at 256x128);
 # Swin-T 768 channels on an 8x4 map. Swin has no class token: its global
 # feature is the GAP of its map.
 _base_ = [
-    '../../../configs/_base_/models/dcct_r50_vit-b.py',
+    '../../../configs/_base_/models/dcct_r50-vit-b.py',
     '../../../configs/_base_/datasets/mars.py',
     '../../../configs/_base_/schedules/sgd_50e.py',
     '../../../configs/_base_/default_runtime.py',
 ]
-
-cnn_channels = 768
-trans_channels = 768
 
 model = dict(
     backbone=dict(
@@ -50,11 +47,6 @@ model = dict(
                 '.pth',
                 prefix='backbone.')),
         cnn_global='avg',
-        transformer_global='avg'),
-    spatial_neck=dict(in_channels=(cnn_channels, trans_channels)),
-    temporal_neck=dict(
-        in_channels=(cnn_channels, trans_channels), num_frames=8),
-    head=dict(
-        num_classes=625,
-        frame_channels=(cnn_channels, trans_channels),
-        spatial_channels=(cnn_channels, trans_channels)))
+        transformer_global='avg'))
+# Only the backbones change: the input widths of CCA, HTA and the head are
+# taken from them when the model is built.

@@ -1,20 +1,17 @@
 # DCCT with a light CNN / transformer pair: EfficientNet-B0 (CNN branch) +
 # DeiT-S/16 (transformer branch), ImageNet-1k pre-trained (mmpretrain model
 # zoo), with the unchanged CCA / HTA necks and SelfDistillationHead of
-# configs/_base_/models/dcct_r50_vit-b.py; the paper's SGD recipe on MARS.
+# configs/_base_/models/dcct_r50-vit-b.py; the paper's SGD recipe on MARS.
 #   bash tools/dist_train.sh THIS_CONFIG 2   (see ../README.md)
 # Widths: EfficientNet-B0 1280 channels on an 8x4 map (its final 1x1 conv,
 # stride 32 at 256x128); DeiT-S 384 channels, class token + 16x8 patches
 # (position embedding resized from 14x14 when the weights are loaded).
 _base_ = [
-    '../../../configs/_base_/models/dcct_r50_vit-b.py',
+    '../../../configs/_base_/models/dcct_r50-vit-b.py',
     '../../../configs/_base_/datasets/mars.py',
     '../../../configs/_base_/schedules/sgd_50e.py',
     '../../../configs/_base_/default_runtime.py',
 ]
-
-cnn_channels = 1280
-trans_channels = 384
 
 model = dict(
     backbone=dict(
@@ -43,11 +40,6 @@ model = dict(
                 'v0/deit/deit-small_pt-4xb256_in1k_20220218-9425b9bb.pth',
                 prefix='backbone.')),
         cnn_global='avg',
-        transformer_global='cls_token'),
-    spatial_neck=dict(in_channels=(cnn_channels, trans_channels)),
-    temporal_neck=dict(
-        in_channels=(cnn_channels, trans_channels), num_frames=8),
-    head=dict(
-        num_classes=625,
-        frame_channels=(cnn_channels, trans_channels),
-        spatial_channels=(cnn_channels, trans_channels)))
+        transformer_global='cls_token'))
+# Only the backbones change: the input widths of CCA, HTA and the head are
+# taken from them when the model is built.

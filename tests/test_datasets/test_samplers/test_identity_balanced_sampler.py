@@ -180,3 +180,39 @@ def test_seed_none_uses_sync_random_seed(monkeypatch):
 def test_invalid_num_instances():
     with pytest.raises(ValueError):
         IdentityBalancedSampler(FakeTrackletDataset(), num_instances=0)
+
+
+def test_fewer_identities_than_p_names_counts_and_fix():
+    # 3 identities, batch 8 = P 4 x K 2: no full batch in an epoch
+    ds = FakeTrackletDataset(num_ids=3)
+    with pytest.raises(ValueError) as err:
+        IdentityBalancedSampler(ds, num_instances=K, seed=0, batch_size=8)
+    msg = str(err.value)
+    assert 'has 3 identities' in msg
+    assert 'batch_size=8' in msg and 'num_instances=2' in msg
+    assert 'P=4' in msg and 'world size 1' in msg
+    assert 'Lower train_dataloader.batch_size to at most 6' in msg
+    # exactly P identities is enough
+    s = IdentityBalancedSampler(
+        FakeTrackletDataset(num_ids=4), num_instances=K, seed=0, batch_size=8)
+    assert len(s) == 8
+
+
+def test_fewer_identities_than_p_per_rank(monkeypatch):
+    # 7 identities on 2 ranks: 4 groups per rank (round_up), 3 (trimmed)
+    ds = FakeTrackletDataset(num_ids=7)
+    _patch_dist(monkeypatch, 0, 2)
+    IdentityBalancedSampler(ds, num_instances=K, seed=0, batch_size=8)
+    with pytest.raises(ValueError) as err:
+        IdentityBalancedSampler(
+            ds, num_instances=K, seed=0, batch_size=8, round_up=False)
+    msg = str(err.value)
+    assert 'has 7 identities (3 per rank on 2 ranks)' in msg
+    assert 'world size 2' in msg and 'fewer ranks' in msg
+
+
+def test_invalid_batch_size_type():
+    with pytest.raises(ValueError, match=r"batch_size must be a positive "
+                       r"int, got '8'"):
+        IdentityBalancedSampler(
+            FakeTrackletDataset(), num_instances=K, batch_size='8')

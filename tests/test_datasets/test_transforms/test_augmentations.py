@@ -1,4 +1,4 @@
-"""Tracklet consistency of the broadcast augmentations (spec section 6)."""
+"""Tracklet consistency of the broadcast augmentations (paper Sec. IV-B)."""
 import numpy as np
 import pytest
 from mmcv.transforms import TransformBroadcaster

@@ -2,7 +2,10 @@ import cv2
 import numpy as np
 import pytest
 
-from mmdcct.datasets.transforms import LoadTrackletFrames
+from mmdcct.datasets.transforms import (LoadTrackletFrames,
+                                        LoadTrackletFromArray,
+                                        RestrictedRandomSampling)
+from mmdcct.registry import TRANSFORMS
 
 
 def _write_frames(tmp_path, n, h=32, w=16):
@@ -129,3 +132,42 @@ def test_skip_corrupt_missing_file_and_all_unreadable(tmp_path,
     # without skip_corrupt the first unreadable file is named
     with pytest.raises(OSError, match='0000.png'):
         LoadTrackletFrames()(dict(img_paths=paths))
+
+
+def test_load_from_array_selects_copies_of_the_sampled_frames():
+    frames = np.arange(5 * 4 * 2 * 3, dtype=np.uint8).reshape(5, 4, 2, 3)
+    t = TRANSFORMS.build(dict(type='LoadTrackletFromArray'))
+    assert isinstance(t, LoadTrackletFromArray)
+    out = t(dict(frames=frames, frame_inds=np.array([4, 0, 0])))
+    assert 'frames' not in out
+    assert [img.tolist() for img in out['imgs']] == [
+        frames[4].tolist(), frames[0].tolist(), frames[0].tolist()
+    ]
+    assert out['img_shape'] == out['ori_shape'] == (4, 2)
+    out['imgs'][1][:] = 0  # repeated frames are independent copies
+    assert out['imgs'][2].tolist() == frames[0].tolist()
+    assert frames[0].any()
+    # without frame_inds every frame, in order
+    out = t(dict(frames=frames))
+    assert len(out['imgs']) == 5 and out['imgs'][3].tolist() == \
+        frames[3].tolist()
+
+
+def test_load_from_array_after_sampling_matches_the_file_loader(tmp_path):
+    paths = _write_frames(tmp_path, 9)
+    frames = np.stack([cv2.imread(p)[..., ::-1] for p in paths])
+    sampling = RestrictedRandomSampling(num_frames=4, mode='begin')
+    from_files = LoadTrackletFrames()(sampling(dict(img_paths=paths)))
+    from_array = LoadTrackletFromArray()(
+        sampling(dict(img_paths=[f'<array>/{i}' for i in range(9)],
+                      frames=frames)))
+    for a, b in zip(from_files['imgs'], from_array['imgs']):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_load_from_array_rejects_out_of_range_inds():
+    frames = np.zeros((3, 4, 2, 3), dtype=np.uint8)
+    with pytest.raises(IndexError, match='3 frames'):
+        LoadTrackletFromArray()(dict(frames=frames, frame_inds=[0, 3]))
+    with pytest.raises(IndexError, match='out of range'):
+        LoadTrackletFromArray()(dict(frames=frames, frame_inds=[-1]))

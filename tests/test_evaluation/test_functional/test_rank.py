@@ -3,14 +3,16 @@ import numpy as np
 import pytest
 import torch
 
-from mmdcct.evaluation.functional import (compute_distance, evaluate_rank,
-                                          evaluate_rank_from_features)
+from mmdcct.evaluation.functional import (compute_distance, distance_chunks,
+                                          evaluate_rank,
+                                          evaluate_rank_from_features,
+                                          rank_topk)
 
 TOPK = (1, 5, 10, 20)
 
 
 def reference_rank(distmat, q_pids, g_pids, q_camids, g_camids, topk=TOPK):
-    """Plain per-query implementation that follows the spec literally.
+    """Plain per-query reference of the evaluation protocol, step by step.
 
     For every query: rank the gallery by ascending distance, ties by gallery
     index; drop the entries with the same id and the same camera; skip the
@@ -81,11 +83,10 @@ def test_matches_reference_on_random_data(seed):
     problem = random_problem(seed)
     expected = reference_rank(*problem)
     assert_same(evaluate_rank(*problem), expected)
-    # chunking and threading never change the numbers
-    for chunk_size, num_threads in [(1, 1), (7, 2), (1000, 2)]:
+    # chunking never changes the numbers
+    for chunk_size in (1, 7, 1000):
         assert evaluate_rank(
-            *problem, chunk_size=chunk_size,
-            num_threads=num_threads) == evaluate_rank(*problem)
+            *problem, chunk_size=chunk_size) == evaluate_rank(*problem)
 
 
 def test_torch_inputs_and_float32():
@@ -156,7 +157,7 @@ def test_all_ranking_paths_match_reference(kind, seed):
             expected)
 
 
-def test_many_ties_fall_back_to_packed_keys():
+def test_many_tied_same_id_entries():
     # 2 identities: ~150 same-id entries per query, all tied
     problem = random_problem(4, num_query=40, num_gallery=300, num_ids=2)
     distmat = np.full(problem[0].shape, 0.5, dtype=np.float32)
@@ -167,7 +168,7 @@ def test_many_ties_fall_back_to_packed_keys():
 
 
 @pytest.mark.parametrize('dtype', [np.float32, np.float64])
-def test_position_helpers_match_stable_argsort(dtype):
+def test_stable_positions_match_stable_argsort(dtype):
     from mmdcct.evaluation.functional import rank
     rng = np.random.default_rng(0)
     dist = rng.integers(0, 30, (17, 400)).astype(dtype)
@@ -176,22 +177,59 @@ def test_position_helpers_match_stable_argsort(dtype):
     dist[:, :5] = -0.0
     dist[:, 5:10] = 0.0
     dist[:, 10:12] = np.inf
-    dist32 = dist.astype(np.float32)
-    exact32 = bool(np.array_equal(dist32, dist))
     rows = np.repeat(np.arange(17), 40)
     cols = rng.integers(0, 400, rows.shape[0])
-    values32 = dist32[rows, cols]
     stable_rank = np.argsort(
         np.argsort(dist, axis=1, kind='stable'), axis=1, kind='stable')
     expected = stable_rank[rows, cols]
+    np.testing.assert_array_equal(
+        rank._stable_positions(dist, rows, cols, np.full(17, np.inf)),
+        expected)
+    # with limits (most / few entries within): exact within, after all
+    # entries within for the entries beyond
+    for limit in (20.0, 3.0):
+        limits = np.full(17, limit)
+        num_near = (dist <= limits[:, None]).sum(axis=1)[rows]
+        near = dist[rows, cols] <= limit
+        pos = rank._stable_positions(dist, rows, cols, limits)
+        np.testing.assert_array_equal(pos[near], expected[near])
+        assert np.all(pos[~near] >= num_near[~near])
+        assert near.any() and not near.all()
 
-    all_entries = np.ones(dist.shape, dtype=bool)
-    for candidates in (None, all_entries):
-        pos = rank._packed_positions(dist, dist32, rows, cols, values32,
-                                     exact32, candidates, 2)
-        np.testing.assert_array_equal(pos, expected)
-    pos = rank._float_positions(dist, dist32, rows, cols, values32, False, 2)
-    np.testing.assert_array_equal(pos, expected)
+
+@pytest.mark.parametrize('kind', ['random', 'ties', 'all_equal', 'inf'])
+def test_rank_topk_is_the_stable_order(kind):
+    rng = np.random.default_rng(2)
+    dist = rng.random((9, 50)).astype(np.float32)
+    if kind == 'ties':
+        dist = np.round(dist * 4)
+    elif kind == 'all_equal':
+        dist[:] = 0.5
+    elif kind == 'inf':
+        dist[:, ::3] = np.inf
+    exclude = rng.random(dist.shape) < 0.3
+    exclude[0] = True  # nothing left for query 0
+    exclude[1, 5:] = True  # 5 entries left for query 1
+    for k in (1, 7, 50, None):
+        indices, distances = rank_topk(torch.from_numpy(dist), k, exclude)
+        assert indices.shape == distances.shape == (9, k or 50)
+        assert indices.dtype == np.int64 and distances.dtype == np.float32
+        for i in range(9):
+            kept = np.flatnonzero(~exclude[i])
+            expected = kept[np.argsort(dist[i, kept], kind='stable')][:k]
+            got = indices[i][indices[i] >= 0]
+            np.testing.assert_array_equal(got, expected)
+            np.testing.assert_array_equal(distances[i, :len(got)],
+                                          dist[i, expected])
+            assert np.all(distances[i, len(got):] == np.inf)
+        # without a mask: the plain stable argsort
+        indices, _ = rank_topk(dist, k)
+        np.testing.assert_array_equal(
+            indices, np.argsort(dist, axis=1, kind='stable')[:, :k])
+    with pytest.raises(ValueError, match='exclude'):
+        rank_topk(dist, 3, exclude[:, :4])
+    with pytest.raises(ValueError, match='topk'):
+        rank_topk(dist, 0)
 
 
 def test_hand_checked_example():
@@ -300,6 +338,11 @@ def test_compute_distance(metric):
         compute_distance(q, g, metric='hamming')
     with pytest.raises(ValueError, match='dimensions'):
         compute_distance(q, g[:, :4])
+    # the chunks are the rows of the full matrix
+    chunks = list(distance_chunks(q, g, metric, chunk_size=5))
+    assert [start for start, _ in chunks] == [0, 5, 10]
+    torch.testing.assert_close(torch.cat([d for _, d in chunks]), dist)
+    assert compute_distance(q[:0], g, metric).shape == (0, 29)
 
 
 @pytest.mark.parametrize('metric', ['cosine', 'euclidean'])

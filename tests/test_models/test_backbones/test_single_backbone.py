@@ -54,10 +54,20 @@ def test_errors():
     with pytest.raises(ValueError, match='global_type'):
         MODELS.build(
             dict(type='SingleBackbone', backbone=RESNET, global_type='max'))
-    backbone = MODELS.build(
-        dict(type='SingleBackbone', backbone=RESNET, global_type='cls_token'))
-    with pytest.raises(ValueError, match='SingleBackbone.*class token'):
-        backbone(torch.randn(1, 3, 64, 32))
+    # found when built, by the probe
+    with pytest.raises(ValueError,
+                       match="SingleBackbone: global_type='cls_token'.*"
+                       "class token.*global_type='avg'"):
+        MODELS.build(
+            dict(type='SingleBackbone', backbone=RESNET,
+                 global_type='cls_token'))
+
+
+def test_out_channels_probed():
+    assert MODELS.build(dict(type='SingleBackbone',
+                             backbone=RESNET)).out_channels == (512, )
+    assert MODELS.build(dict(type='SingleBackbone',
+                             backbone=TINY_VIT)).out_channels == (32, )
 
 
 def test_single_branch_baseline_model():
@@ -66,7 +76,7 @@ def test_single_branch_baseline_model():
             type='VideoReID',
             backbone=dict(type='SingleBackbone', backbone=RESNET),
             head=dict(
-                type='VideoReIDHead', num_classes=3, in_channels=(512, ))))
+                type='BNNeckHead', num_classes=3, in_channels=(512, ))))
     x = torch.randn(4, 3, 3, 64, 32)
     samples = [VideoReIDDataSample().set_gt_label(i // 2) for i in range(4)]
     losses = model(x, samples, mode='loss')

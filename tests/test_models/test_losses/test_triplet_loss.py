@@ -61,3 +61,21 @@ def test_registry_and_bad_distance():
     assert isinstance(loss, TripletLoss) and loss.margin == 0.5
     with pytest.raises(ValueError, match='distance'):
         TripletLoss(distance='manhattan')
+
+
+@pytest.mark.parametrize('metric', ['cosine', 'euclidean'])
+def test_gather_across_ranks_is_a_no_op_in_one_process(metric):
+    torch.manual_seed(0)
+    feats = torch.randn(8, 16, requires_grad=True)
+    labels = torch.tensor([0, 0, 1, 1, 2, 2, 3, 3])
+    grads, values = [], []
+    for gather in (False, True):
+        feats.grad = None
+        loss = TripletLoss(
+            distance=metric, gather_across_ranks=gather)(feats, labels)
+        loss.backward()
+        values.append(loss.detach())
+        grads.append(feats.grad.clone())
+    assert values[0] > 0
+    assert torch.equal(values[0], values[1])
+    assert torch.equal(grads[0], grads[1])

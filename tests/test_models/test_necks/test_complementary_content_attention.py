@@ -168,3 +168,86 @@ def test_cca_sdpa_matches_explicit_softmax(self_head, cross_head):
     (y_cnn, _), attn = fused(feats_a, return_attention=True)
     torch.testing.assert_close(y_cnn, out_b[0], rtol=1e-5, atol=1e-5)
     assert all(m.shape[0] == 6 for m in attn.values()) and attn
+
+
+# Tab. VI: one head removed in ONE branch, (cnn, transformer) pairs
+@pytest.mark.parametrize('self_head,cross_head,changed', [
+    ((False, True), True, 'cnn'),
+    ((True, False), True, 'trans'),
+    (True, (False, True), 'cnn'),
+    (True, (True, False), 'trans'),
+])
+def test_cca_head_removed_in_one_branch(self_head, cross_head, changed):
+    torch.manual_seed(0)
+    cca = ComplementaryContentAttention(
+        in_channels=(32, 24), self_head=self_head, cross_head=cross_head)
+    kept = 'cross' if self_head is not True else 'self'
+    gone = 'self' if kept == 'cross' else 'cross'
+    widths = dict(cnn=32, trans=24)
+    feats = _feats()
+    (y_cnn, y_trans), attn = cca(feats, return_attention=True)
+    assert y_cnn.shape == (6, 32) and y_trans.shape == (6, 24)
+    for name in ('cnn', 'trans'):
+        branch = getattr(cca, f'{name}_branch')
+        width = widths[name]
+        if name == changed:
+            # only the remaining head, its values mapped to the full C
+            assert set(k for k in attn if k.startswith(name)) == {
+                f'{name}_{kept}'}
+            assert not hasattr(branch, f'v_{gone}')
+            assert not hasattr(branch, f'q_{gone}')
+            assert getattr(branch, f'v_{kept}').out_features == width
+        else:
+            # the other branch keeps both heads, C/2 values each
+            assert {f'{name}_self', f'{name}_cross'} <= set(attn)
+            assert branch.v_self.out_features == width // 2
+            assert branch.v_cross.out_features == width // 2
+    # the changed branch computes z = v_kept + qs, y = z + MLP(LN(z))
+    (cnn_local, cnn_global), (trans_local, trans_global) = feats
+    local, other = ((cnn_local, trans_global) if changed == 'cnn' else
+                    (trans_local, cnn_global))
+    branch = getattr(cca, f'{changed}_branch')
+    qs = local.mean(dim=1)
+    query = qs if kept == 'self' else other
+    q = getattr(branch, f'q_{kept}')(query)
+    k = getattr(branch, f'k_{kept}')(local)
+    a = torch.softmax(
+        torch.einsum('nc,nlc->nl', q, k) / branch.key_dims**0.5, dim=1)
+    z = torch.einsum('nl,nlc->nc', a,
+                     getattr(branch, f'v_{kept}')(local)) + qs
+    expected = z + branch.mlp(branch.norm(z))
+    torch.testing.assert_close(y_cnn if changed == 'cnn' else y_trans,
+                               expected)
+    # fewer parameters than the full CCA by the removed head's q, k, v
+    full = ComplementaryContentAttention(in_channels=(32, 24))
+    removed = sum(
+        p.numel() for n, p in getattr(full, f'{changed}_branch')
+        .named_parameters() if n.split('.')[0] in
+        (f'q_{gone}', f'k_{gone}', f'v_{gone}'))
+    # the kept value projection grows from C/2 to C outputs
+    grown = widths[changed] * (widths[changed] - widths[changed] // 2)
+    count = sum(p.numel() for p in cca.parameters())
+    assert count == (sum(p.numel() for p in full.parameters()) - removed +
+                     grown)
+
+
+@pytest.mark.parametrize('kwargs,match', [
+    (dict(self_head=(False, True), cross_head=(False, True)), 'CNN branch'),
+    (dict(self_head=(True, False), cross_head=(True, False)),
+     'transformer branch'),
+    (dict(self_head=(True, )), 'pair of bools'),
+    (dict(cross_head=(1, 0)), 'pair of bools'),
+    (dict(self_head='cnn'), 'pair of bools'),
+])
+def test_cca_per_branch_switch_errors(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        ComplementaryContentAttention(in_channels=(32, 24), **kwargs)
+
+
+def test_cca_per_branch_switch_from_config_list():
+    # a config list works as well as a tuple; a bool means both branches
+    cca = MODELS.build(
+        dict(type='ComplementaryContentAttention', in_channels=(32, 24),
+             self_head=[True, False], cross_head=True))
+    assert cca.self_head == (True, False) and cca.cross_head == (True, True)
+    assert cca.cnn_branch.self_head and not cca.trans_branch.self_head

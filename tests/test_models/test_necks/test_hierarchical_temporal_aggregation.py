@@ -116,6 +116,45 @@ def test_hta_gates_in_open_unit_interval():
     assert gates == []
 
 
+@pytest.mark.parametrize('depth', [1, 2])
+def test_hta_first_layer_gate(depth):
+    """Tab. VII's one-layer GA row: layer 1 is gated with v_0, the time
+    average of both aligned inputs, before its TTs and AT."""
+    torch.manual_seed(0)
+    hta = _hta(depth=depth, first_layer_gate=True)
+    hta.eval()  # the gates' BatchNorm uses its running statistics
+    x_cnn, x_trans = _inputs()
+    out, gates = hta((x_cnn, x_trans), return_gates=True)
+    assert len(gates) == depth  # layer 1 and every later layer
+    xc, xt = hta.align_cnn(x_cnn), hta.align_trans(x_trans)
+    v0 = torch.cat([xc, xt], dim=2).mean(dim=1)
+    xc, g_c = hta.first_ga_cnn(xc, v0)
+    xt, g_t = hta.first_ga_trans(xt, v0)
+    torch.testing.assert_close(gates[0][0], g_c)
+    torch.testing.assert_close(gates[0][1], g_t)
+    xc, xt = hta.tt_cnn[0](xc), hta.tt_trans[0](xt)
+    video = hta.at[0](torch.cat([xc, xt], dim=2)).mean(dim=1)
+    if depth == 2:
+        xc, _ = hta.ga_cnn[0](xc, video)
+        xt, _ = hta.ga_trans[0](xt, video)
+        xc, xt = hta.tt_cnn[1](xc), hta.tt_trans[1](xt)
+        video = hta.at[1](torch.cat([xc, xt], dim=2)).mean(dim=1)
+    torch.testing.assert_close(out, video)
+    # off by default: the same weights without the first gate differ
+    plain = _hta(depth=depth)
+    assert plain.first_ga_cnn is None
+    plain.load_state_dict(
+        {k: v for k, v in hta.state_dict().items()
+         if not k.startswith('first_ga')})
+    plain.eval()
+    assert not torch.allclose(plain((x_cnn, x_trans)), out)
+
+
+def test_hta_first_layer_gate_needs_gated_attention():
+    with pytest.raises(ValueError, match='gated_attention=True'):
+        _hta(depth=1, gated_attention=False, first_layer_gate=True)
+
+
 @pytest.mark.parametrize('detach', [True, False])
 def test_hta_detach_input(detach):
     hta = _hta(detach_input=detach)

@@ -70,7 +70,8 @@ def test_demo_config_is_the_full_dcct_structure(model):
     assert model.temporal_neck.num_frames == NUM_FRAMES
     assert model.temporal_neck.depth == 2
     assert model.temporal_neck.ga_cnn is not None
-    assert model.head.ld_cfg is not None and model.head.fd_cfg is not None
+    assert type(model.head.loss_ld).__name__ == 'LogitDistillationLoss'
+    assert type(model.head.loss_fd).__name__ == 'FeatureDistillationLoss'
     assert model.test_cfg['feature'] == 'all'
 
 
@@ -177,8 +178,8 @@ def _no_kd(cfg):
 
 def _depth0(cfg):  # Tab. V "+ CCA" / Fig. 5 depth 0
     cfg.model.temporal_neck = None
-    cfg.model.head.video_channels = None
-    cfg.model.head.video_loss = False
+    cfg.model.head.final_channels = None
+    cfg.model.head.final_loss = False
     _no_kd(cfg)
 
 
@@ -224,20 +225,30 @@ TWO_STAGE = {
 ABLATIONS = {
     'cca (depth 0)': (_depth0, TWO_STAGE, CNN + VIT),
     'cca-hta (no KD)': (_no_kd, TWO_STAGE, VIDEO),
-    'nosh':
-    (_chain(_depth0,
-            _set(spatial_neck__self_head=False)), TWO_STAGE, CNN + VIT),
-    'noch':
-    (_chain(_depth0,
-            _set(spatial_neck__cross_head=False)), TWO_STAGE, CNN + VIT),
-    'tt': (_chain(
+    'nosh-r50': (_chain(_depth0, _set(spatial_neck__self_head=(False, True))),
+                 TWO_STAGE, CNN + VIT),
+    'nosh-vit': (_chain(_depth0, _set(spatial_neck__self_head=(True, False))),
+                 TWO_STAGE, CNN + VIT),
+    'noch-r50': (_chain(_depth0,
+                        _set(spatial_neck__cross_head=(False, True))),
+                 TWO_STAGE, CNN + VIT),
+    'noch-vit': (_chain(_depth0,
+                        _set(spatial_neck__cross_head=(True, False))),
+                 TWO_STAGE, CNN + VIT),
+    'depth1 tt': (_chain(
         _no_kd,
         _set(
+            temporal_neck__depth=1,
             temporal_neck__aggregate_transformer=False,
             temporal_neck__gated_attention=False)), TWO_STAGE, VIDEO),
-    'tt-at': (_chain(_no_kd, _set(temporal_neck__gated_attention=False)),
-              TWO_STAGE, VIDEO),
-    'depth1': (_chain(_no_kd, _set(temporal_neck__depth=1)), TWO_STAGE, VIDEO),
+    'depth1 tt-at': (_chain(
+        _no_kd,
+        _set(temporal_neck__depth=1, temporal_neck__gated_attention=False)),
+                     TWO_STAGE, VIDEO),
+    'depth1 tt-at-ga': (_chain(
+        _no_kd,
+        _set(temporal_neck__depth=1, temporal_neck__first_layer_gate=True)),
+                        TWO_STAGE, VIDEO),
     'depth4': (_chain(_no_kd, _set(temporal_neck__depth=4)), TWO_STAGE, VIDEO),
     'sap-hta': (_sap, TWO_STAGE, VIDEO),
     'cca-lstm': (_lstm, TWO_STAGE, VIDEO),
@@ -274,6 +285,74 @@ def test_depth0_has_no_final_feature():
     with pytest.raises(ValueError, match='final'):
         features(model, 'final')
     # LD / FD need f: asking for them without HTA is a configuration error
-    cfg.model.head.loss_fd = dict(weight=0.1)
-    with pytest.raises(ValueError, match='video'):
+    cfg.model.head.loss_fd = dict(type='FeatureDistillationLoss')
+    with pytest.raises(ValueError, match='final_channels'):
         build(cfg)
+
+
+def test_base_plus_final_is_base_and_final_concatenated(model):
+    """Fig. 6's test feature; '+'-joined or a list, stages in fixed order."""
+    base, final = features(model, 'base'), features(model, 'final')
+    expected = torch.cat([base, final], dim=1)
+    for feature in ('base+final', 'final+base', ['final', 'base']):
+        torch.testing.assert_close(features(model, feature), expected)
+    torch.testing.assert_close(
+        features(model, 'base+spatial+final'), features(model, 'all'))
+
+
+def test_branch_keeps_one_branch_of_base_and_spatial(model):
+    full = features(model, 'base+spatial')  # [base cnn|vit, spatial cnn|vit]
+    model.test_cfg['branch'] = 'cnn'
+    try:
+        cnn = features(model, 'base+spatial')
+        with pytest.raises(ValueError, match="includes 'final'"):
+            features(model, 'all')
+    finally:
+        model.test_cfg['branch'] = None
+    width = CNN + VIT
+    torch.testing.assert_close(
+        cnn, torch.cat([full[:, :CNN], full[:, width:width + CNN]], dim=1))
+
+
+def test_tab6_configs_test_one_branch_of_the_spatial_feature():
+    cfg = demo_cfg()
+    _depth0(cfg)
+    cfg.model.spatial_neck.self_head = (False, True)  # - SH in the CNN
+    cfg.model.test_cfg = dict(feature='spatial', branch='cnn')
+    model = build(cfg)
+    model.eval()
+    assert model.spatial_neck.cnn_branch.v_cross.out_features == CNN
+    assert features(model, 'spatial').shape == (NUM_TRACKLETS, CNN)
+
+
+def test_depth0_final_feature_fails_at_build():
+    cfg = demo_cfg()
+    _depth0(cfg)
+    cfg.model.test_cfg = dict(feature='base+final')
+    with pytest.raises(ValueError, match=r"'final' stage.*temporal_neck="
+                       r"None.*stages \('base', 'spatial'\)"):
+        build(cfg)
+
+
+@pytest.mark.parametrize('feature, head_stages', [
+    ('base', None),
+    ('spatial', ['spatial']),
+    ('base+final', ['final']),
+    ('all', ['spatial', 'final']),
+])
+def test_one_head_call_assembles_every_mode(model, feature, head_stages):
+    """The head's BN-neck features of all stages come from one predict call
+    per chunk of clips; the 'base' stage needs no head."""
+    seen = []
+    predict = model.head.predict
+
+    def recording_predict(feats, stages):
+        seen.append(list(stages))
+        return predict(feats, stages)
+
+    model.head.predict = recording_predict
+    try:
+        features(model, feature)
+    finally:
+        del model.head.predict
+    assert seen == ([] if head_stages is None else [head_stages])

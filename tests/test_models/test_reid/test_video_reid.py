@@ -22,7 +22,7 @@ def coupled_model(**kwargs):
     cfg = dict(
         type='VideoReID',
         backbone=dict(type='CoupledBackbone', cnn=CNN, transformer=VIT),
-        head=dict(type='VideoReIDHead', num_classes=5, in_channels=(512, 32)))
+        head=dict(type='BNNeckHead', num_classes=5, in_channels=(512, 32)))
     cfg.update(kwargs)
     return MODELS.build(cfg)
 
@@ -120,3 +120,98 @@ def test_bad_configuration_errors():
         model(**data, mode='loss')
     with pytest.raises(RuntimeError, match='Invalid mode'):
         model(**data, mode='train')
+
+
+@pytest.mark.parametrize('feature, missing', [('spatial', 'spatial'),
+                                              ('final', 'final'),
+                                              ('base+final', 'final'),
+                                              (['spatial', 'base'],
+                                               'spatial')])
+def test_feature_the_model_cannot_produce_fails_at_build(feature, missing):
+    # the Coupled baseline has no necks: no 'spatial' / 'final' stage (it
+    # used to return its BN-neck feature for them)
+    with pytest.raises(ValueError) as err:
+        coupled_model(test_cfg=dict(feature=feature))
+    msg = str(err.value)
+    assert f'test_cfg.feature={feature!r}' in msg
+    assert f"'{missing}' stage" in msg
+    assert 'spatial_neck=None' in msg and 'temporal_neck=None' in msg
+    assert "stages ('base',)" in msg and "'all'" in msg
+
+
+def test_feature_changed_after_build_fails_at_predict():
+    model = coupled_model()
+    model.eval()
+    data = model.data_preprocessor(batch(), False)
+    model.test_cfg['feature'] = 'final'
+    with pytest.raises(ValueError, match=r"test_cfg.feature='final'.*"
+                       r'temporal neck'):
+        with torch.no_grad():
+            model(**data, mode='tensor')
+
+
+@pytest.mark.parametrize('feature', [
+    'everything', 'base+base', 'base+', '', ['base', 'all'], [], 'bnneck',
+    'base_bnneck', 'frame', 'video'
+])
+def test_bad_feature_names(feature):
+    with pytest.raises(ValueError, match="joined by '\\+'"):
+        coupled_model(test_cfg=dict(feature=feature))
+
+
+def test_parse_feature_orders_stages():
+    from mmdcct.models.reid.video_reid import parse_feature
+    assert parse_feature('all') == ('all', )
+    assert parse_feature('final+base') == ('base', 'final')
+    assert parse_feature(['final', 'spatial', 'base']) == ('base', 'spatial',
+                                                           'final')
+    assert parse_feature('spatial') == ('spatial', )
+
+
+def test_all_of_a_neckless_model_is_base_and_its_bnneck_feature():
+    model = coupled_model(test_cfg=dict(feature='all'))
+    assert model.resolve_test_stages() == ('base', 'base_bnneck')
+    model.eval()
+    data = model.data_preprocessor(batch(), False)
+    with torch.no_grad():
+        full = model(**data, mode='tensor')
+        feats = model.extract_feat(data['inputs'])
+        bnneck = model.head.predict(feats, ['base'])['base']
+    assert list(feats) == ['base', 'spatial', 'final']
+    assert feats['spatial'] is None and feats['final'] is None
+    torch.testing.assert_close(full[:, 544:], torch.cat(bnneck, 1))
+
+
+def test_branch_selects_one_branch_of_the_base_feature():
+    model = coupled_model(test_cfg=dict(feature='all'))
+    model.eval()
+    data = model.data_preprocessor(batch(), False)
+    with torch.no_grad():
+        full = model(**data, mode='tensor')  # [base 544 | BN-neck 544]
+        model.test_cfg['branch'] = 'transformer'
+        vit = model(**data, mode='tensor')
+        model.test_cfg['feature'] = 'base'
+        vit_base = model(**data, mode='tensor')
+    torch.testing.assert_close(vit, torch.cat([full[:, 512:544],
+                                               full[:, 1056:]], 1))
+    torch.testing.assert_close(vit_base, full[:, 512:544])
+    with pytest.raises(ValueError, match="test_cfg.branch must be"):
+        coupled_model(test_cfg=dict(branch='vit'))
+
+
+def test_baseline_head_supervised_per_frame():
+    model = coupled_model(
+        head=dict(type='BNNeckHead', num_classes=5, in_channels=(512, 32),
+                  supervision='frame', freeze_bias=(False, True)))
+    data = model.data_preprocessor(batch(), True)
+    losses = model(**data, mode='loss')
+    assert set(losses) == {'loss_ce_frame', 'loss_tri_frame'}
+    sum(losses.values()).backward()
+    cnn_neck, vit_neck = model.head.necks
+    assert cnn_neck.bn.bias.requires_grad and cnn_neck.bn.bias.grad is not None
+    assert not vit_neck.bn.bias.requires_grad
+
+
+def test_all_without_a_head_fails_at_build():
+    with pytest.raises(ValueError, match=r"'all' needs a head.*head=None"):
+        coupled_model(head=None, test_cfg=dict(feature='all'))
