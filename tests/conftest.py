@@ -17,7 +17,9 @@ frames written in a shuffled order; see
 their ``out_dir`` is the ``data_root``. ``mmlogger_messages`` collects what
 the datasets and transforms log.
 """
+import importlib.util
 import logging
+import os.path as osp
 from typing import List
 
 import pytest
@@ -40,6 +42,19 @@ TINY_MARS_CFG = dict(
     tracklet_len=(2, 12),
     img_size=(64, 32),
     seed=0)
+
+
+_spec = importlib.util.spec_from_file_location(
+    '_mmdcct_tests_tiny_dcct', osp.join(osp.dirname(__file__), '_tiny_dcct.py'))
+_tiny = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_tiny)
+
+
+@pytest.fixture(scope='session')
+def tiny_dcct(tmp_path_factory, synthetic_mars):
+    """``config`` / ``checkpoint`` / ``data_root`` of a tiny trained DCCT
+    (tests/_tiny_dcct.py), trained once per session."""
+    return _tiny.tiny_dcct(tmp_path_factory, synthetic_mars)
 
 
 @pytest.fixture(autouse=True)

@@ -1,24 +1,10 @@
-"""Fixtures of the API tests: a tiny trained DCCT checkpoint and tracklet
-folders cut from the synthetic MARS fixture."""
-import importlib.util
+"""Fixtures of the API tests: tracklet folders cut from the synthetic MARS
+fixture (the tiny trained DCCT checkpoint is tests/conftest.py's)."""
 import os
 import os.path as osp
 import shutil
 
 import pytest
-
-_spec = importlib.util.spec_from_file_location(
-    '_mmdcct_tests_tiny_dcct',
-    osp.join(osp.dirname(__file__), '_tiny_dcct.py'))
-_tiny = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_tiny)
-
-
-@pytest.fixture(scope='session')
-def tiny_dcct(tmp_path_factory, synthetic_mars):
-    """``config`` / ``checkpoint`` / ``data_root`` of a tiny trained DCCT."""
-    return _tiny.tiny_dcct(tmp_path_factory, synthetic_mars)
-
 
 def tracklet_folder_name(track: dict) -> str:
     """MARS-style folder name ``0088C1T0001`` of a summary track."""

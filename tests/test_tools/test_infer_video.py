@@ -24,15 +24,6 @@ def _load(name, path):
     return module
 
 
-_tiny = _load('_mmdcct_tests_tiny_dcct_video',
-              osp.join(REPO, 'tests', 'test_apis', '_tiny_dcct.py'))
-
-
-@pytest.fixture(scope='module')
-def tiny_dcct(tmp_path_factory, synthetic_mars):
-    return _tiny.tiny_dcct(tmp_path_factory, synthetic_mars)
-
-
 @pytest.fixture(scope='module')
 def tool():
     return _load('_tool_infer_video', osp.join(REPO, 'tools', 'infer.py'))

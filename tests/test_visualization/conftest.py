@@ -1,21 +1,8 @@
-"""The tiny trained DCCT checkpoint of tests/test_apis (trained once per
-session, whichever folder asks first)."""
-import importlib.util
+"""Fixtures of the visualization tests (the tiny trained DCCT checkpoint is
+tests/conftest.py's)."""
 import os.path as osp
 
 import pytest
-
-_spec = importlib.util.spec_from_file_location(
-    '_mmdcct_tests_tiny_dcct_vis',
-    osp.join(osp.dirname(osp.dirname(__file__)), 'test_apis', '_tiny_dcct.py'))
-_tiny = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_tiny)
-
-
-@pytest.fixture(scope='session')
-def tiny_dcct(tmp_path_factory, synthetic_mars):
-    """``config`` / ``checkpoint`` / ``data_root`` of a tiny trained DCCT."""
-    return _tiny.tiny_dcct(tmp_path_factory, synthetic_mars)
 
 
 @pytest.fixture(scope='session')

@@ -1,7 +1,6 @@
 """VideoReIDVisualizationHook in a Runner test loop and through
 ``tools/test.py --show-dir``: the rank-list PNGs open, have the layout's size
 and border colours that match the identities."""
-import importlib.util
 import os
 import os.path as osp
 import subprocess
@@ -9,7 +8,6 @@ import sys
 
 import cv2
 import numpy as np
-import pytest
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
 from mmengine.runner import Runner
@@ -20,19 +18,6 @@ from mmdcct.visualization import VideoReIDVisualizer as V
 
 REPO = osp.dirname(
     osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
-
-_spec = importlib.util.spec_from_file_location(
-    '_mmdcct_tests_tiny_dcct_hook',
-    osp.join(REPO, 'tests', 'test_apis', '_tiny_dcct.py'))
-_tiny = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_tiny)
-
-
-@pytest.fixture(scope='module')
-def tiny_dcct(tmp_path_factory, synthetic_mars):
-    """``config`` / ``checkpoint`` of the session's tiny trained DCCT."""
-    return _tiny.tiny_dcct(tmp_path_factory, synthetic_mars)
-
 
 def bgr(rgb):
     return tuple(int(c) for c in rgb[::-1])

@@ -1,18 +1,18 @@
 """A tiny *trained* DCCT checkpoint (CCA + HTA + self-distillation) on the
-synthetic MARS fixture, shared by tests/test_apis and tests/test_visualization.
+synthetic MARS fixture, behind the session fixture ``tiny_dcct`` of
+tests/conftest.py (API, visualization, hook and infer-tool tests).
 
 :func:`tiny_dcct` trains two epochs in-process with MMEngine's Runner (about
 ten seconds on two CPU cores) and caches the result under the session's
 pytest base temp folder, so every test module that asks gets the same
-checkpoint and the training runs once per session. Load this file by path
-(``importlib``) from other test folders: the test folders are not packages.
+checkpoint and the training runs once per session.
 """
 import os
 import os.path as osp
 import shutil
 from typing import Dict
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
 TINY_DCCT_CONFIG = """
 _base_ = [{base!r}]
