@@ -9,7 +9,7 @@ from mmengine.model import BaseModule
 from mmdcct.registry import MODELS
 from mmdcct.structures import VideoReIDDataSample
 from .bnneck import BNNeck
-from .utils import STAGES, rename_deprecated, stage_features
+from .utils import OLD_STAGE_NAMES, STAGES, rename_deprecated, stage_features
 
 __all__ = ['SelfDistillationHead']
 
@@ -20,7 +20,6 @@ _RENAMED = dict(
     video_channels='final_channels',
     frame_loss='base_loss',
     video_loss='final_loss')
-_OLD_STAGE_KEYS = dict(frame='base', video='final')
 _NECK_OF = dict(base='backbone', spatial='spatial_neck', final='temporal_neck')
 
 
@@ -247,7 +246,7 @@ class SelfDistillationHead(BaseModule):
         if not isinstance(value, dict):
             return value
         value = dict(value)
-        for old, new in _OLD_STAGE_KEYS.items():
+        for old, new in OLD_STAGE_NAMES.items():
             if old in value:
                 if new in value and value[new] != value[old]:
                     raise ValueError(

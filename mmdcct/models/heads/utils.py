@@ -2,13 +2,14 @@
 import warnings
 from typing import Dict, Mapping
 
-__all__ = ['STAGES', 'stage_features', 'rename_deprecated']
+__all__ = ['STAGES', 'OLD_STAGE_NAMES', 'stage_features', 'rename_deprecated']
 
 #: The feature stages, named as ``VideoReID``'s ``test_cfg.feature``.
 STAGES = ('base', 'spatial', 'final')
 
-#: Feature-dict keys used before the stages got one name everywhere.
-_OLD_FEATURE_KEYS = dict(frame='base', video='final')
+#: Stage names used (as feature-dict keys and per-stage config keys) before
+#: the stages got one name everywhere.
+OLD_STAGE_NAMES = dict(frame='base', video='final')
 
 
 def stage_features(feats: Mapping, owner: str) -> Dict:
@@ -25,7 +26,7 @@ def stage_features(feats: Mapping, owner: str) -> Dict:
         dict: ``base``, ``spatial`` and ``final`` (None where absent).
     """
     feats = dict(feats)
-    for old, new in _OLD_FEATURE_KEYS.items():
+    for old, new in OLD_STAGE_NAMES.items():
         if old in feats:
             if new in feats:
                 raise ValueError(f'{owner}: feats has both {old!r} and its '
