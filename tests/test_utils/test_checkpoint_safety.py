@@ -62,13 +62,19 @@ def mmengine_like_checkpoint(path):
             message_hub=dict(log_scalars={'train/loss': buffer})), path)
 
 
+def safe_globals() -> set:
+    """torch's allow-list; torch keeps it as a set, so a scoped add and its
+    restore may return the same entries in another list order."""
+    return set(torch.serialization.get_safe_globals())
+
+
 def test_mmengine_types_load_weights_only(tmp_path):
     path = str(tmp_path / 'ok.pth')
     mmengine_like_checkpoint(path)
-    before = torch.serialization.get_safe_globals()
+    before = safe_globals()
     with checkpoint_allow_list():
         ckpt = torch.load(path, weights_only=True)
-    assert torch.serialization.get_safe_globals() == before  # scoped
+    assert safe_globals() == before  # scoped
     assert ckpt['message_hub']['log_scalars']['train/loss'].mean() == 1.5
     assert ckpt['meta']['eta'] == 3.0
     with pytest.raises(pickle.UnpicklingError, match='Unsupported global'):
@@ -81,14 +87,14 @@ def test_safe_load_checkpoint_leaves_the_process_as_it_was(tmp_path):
     path = str(tmp_path / 'ok.pth')
     mmengine_like_checkpoint(path)
     schemes = dict(CheckpointLoader._schemes)
-    before = torch.serialization.get_safe_globals()
+    before = safe_globals()
     model = torch.nn.Module()
     model.w = torch.nn.Parameter(torch.zeros(2))
     ckpt = safe_load_checkpoint(model, path)
     assert torch.equal(model.w.data, torch.ones(2))
     assert ckpt['meta']['eta'] == 3.0
     assert dict(CheckpointLoader._schemes) == schemes
-    assert torch.serialization.get_safe_globals() == before
+    assert safe_globals() == before
 
     from mmdcct.utils import UnsafeCheckpointError
     marker = tmp_path / 'MARKER'
@@ -97,7 +103,7 @@ def test_safe_load_checkpoint_leaves_the_process_as_it_was(tmp_path):
     with pytest.raises(UnsafeCheckpointError, match='posix.system|nt.system'):
         safe_load_checkpoint(model, evil)
     assert not marker.exists()
-    assert torch.serialization.get_safe_globals() == before
+    assert safe_globals() == before
 
 
 def test_code_execution_is_refused_and_never_runs(tmp_path, safe_loading):
